@@ -1,0 +1,5 @@
+"""Allow ``python -m metanprom``."""
+
+from metanprom.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""The whole build: load the extract, run dbt, the Python steps, then publish atomically.
+
+Everything is written into a work file next to the published warehouse; the published file is
+replaced (``os.replace``) only when every step passed, so a failed build leaves it untouched and
+BI readers holding it open are never disturbed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from metanprom.dbt import DbtResults, run_dbt
+from metanprom.extract import load_extract
+from metanprom.paths import SHIPPED_EXTRACT, Paths
+
+
+@dataclass
+class BuildReport:
+    """What a build did: figures for the summary and the benchmark."""
+
+    extract: Path
+    paths: Paths
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    dbt: DbtResults = field(default_factory=DbtResults)
+    counts: dict[str, int] = field(default_factory=dict)
+    rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
+    new_cities: list[str] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+
+
+def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
+    print(f"\n==> {name}", flush=True)
+    started = time.perf_counter()
+    step()
+    report.stage_seconds[name] = time.perf_counter() - started
+    print(f"    {name} done in {report.stage_seconds[name]:.1f} s", flush=True)
+
+
+def _load(report: BuildReport, extract: str | None) -> None:
+    paths = report.paths
+    if extract:
+        with duckdb.connect(str(paths.work_db)) as con:
+            rows = load_extract(con, Path(extract))
+        print(f"    loaded {rows:,} rows from {extract} into raw.bank_scrooge (all text)")
+    else:
+        run_dbt(["seed", "--select", "bank_scrooge"], paths.work_db, paths.dbt_target_dir)
+
+
+def _collect(report: BuildReport) -> None:
+    with duckdb.connect(str(report.paths.work_db), read_only=True) as con:
+        rows = con.execute("select anomaly, row_count from marts.cleaning_summary").fetchall()
+        report.counts = {str(name): int(count) for name, count in rows}
+        report.rejected_by_reason = [
+            (str(reason), int(count))
+            for reason, count in con.execute(
+                """
+                select trim(reason_part) as reason, count(*) as row_count
+                from marts.rejected_rows, unnest(string_split(reason, '; ')) as parts(reason_part)
+                group by 1
+                order by 2 desc, 1
+                """
+            ).fetchall()
+        ]
+        report.new_cities = [
+            str(city)
+            for (city,) in con.execute(
+                "select distinct city from marts.dim_clients where not is_known_city order by 1"
+            ).fetchall()
+        ]
+
+
+def _publish(report: BuildReport) -> None:
+    paths = report.paths
+    paths.published_db.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(paths.work_db, paths.published_db)
+    stale_wal = paths.published_db.with_name(paths.published_db.name + ".wal")
+    if stale_wal.exists():
+        stale_wal.unlink()
+    print(f"    published {paths.published_db}")
+
+
+def run_build(extract: str | None = None) -> BuildReport:
+    """Build the warehouse from ``extract`` (or the shipped seed) and publish it.
+
+    Raises:
+        ExtractError: the extract has a file-level problem.
+        DbtError: a dbt model or test failed.
+
+    """
+    paths = Paths.from_env()
+    report = BuildReport(extract=Path(extract) if extract else SHIPPED_EXTRACT, paths=paths)
+    if paths.work_dir.exists():
+        shutil.rmtree(paths.work_dir)
+    paths.work_dir.mkdir(parents=True)
+    try:
+        _stage(report, "load", lambda: _load(report, extract))
+        excluded = ["--exclude", "bank_scrooge"]
+        _stage(
+            report,
+            "dbt build",
+            lambda: setattr(report, "dbt", run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
+        )
+        _collect(report)
+        _stage(report, "publish", lambda: _publish(report))
+    finally:
+        shutil.rmtree(paths.work_dir, ignore_errors=True)
+    return report
+
+
+def format_summary(report: BuildReport) -> str:
+    """Format the short end-of-build summary: rows, rejected, tests, warnings, where the outputs are."""
+    counts = report.counts
+    dbt = report.dbt
+    lines = [
+        "",
+        "Build summary",
+        f"  extract           {report.extract}",
+        f"  rows read         {counts.get('extract_rows', 0):,}",
+        f"  clients accepted  {counts.get('accepted_clients', 0):,} ({counts.get('churners', 0):,} churners)",
+        f"  rows rejected     {counts.get('rejected_rows', 0):,} (marts.rejected_rows)",
+    ]
+    lines += [f"    {count:>8,}  {reason}" for reason, count in report.rejected_by_reason]
+    lines.append(
+        f"  flags             age missing {counts.get('age_missing', 0):,}, "
+        f"balance missing {counts.get('balance_missing', 0):,}, "
+        f"repeated user_id rows {counts.get('duplicate_user_id_rows', 0):,}, "
+        f"balance outliers {counts.get('balance_outliers', 0):,}"
+    )
+    lines.append(
+        f"  dbt               {dbt.count('model')} models, {dbt.count('seed')} seeds, "
+        f"{dbt.count('test', 'pass')} data tests passed, {dbt.count('test', 'warn')} warned, "
+        f"{dbt.count('unit_test', 'pass')} unit tests passed"
+    )
+    warnings = list(dbt.warnings)
+    if report.new_cities:
+        warnings.append(
+            f"new city (accepted; add to seeds/ref_cities.csv if it is a branch): {', '.join(report.new_cities)}"
+        )
+    lines += [f"  warning           {text}" for text in warnings]
+    timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stage_seconds.items())
+    lines.append(f"  time              {timings}")
+    lines.append(f"  warehouse         {report.paths.published_db}")
+    lines += [f"  report            {path}" for path in report.outputs]
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""Running dbt as a subprocess against the work file, and reading its results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metanprom.paths import REPO_ROOT
+
+
+class DbtError(Exception):
+    """dbt returned a non-zero exit code (a model, a test or the project failed)."""
+
+
+@dataclass
+class DbtResults:
+    """Statuses of one dbt invocation, from ``run_results.json``."""
+
+    by_type_and_status: Counter[tuple[str, str]] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def count(self, resource_type: str, status: str | None = None) -> int:
+        """How many nodes of a type (optionally with a status) the run had."""
+        return sum(
+            n
+            for (rtype, rstatus), n in self.by_type_and_status.items()
+            if rtype == resource_type and (status is None or rstatus == status)
+        )
+
+
+def _dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(args: list[str], db_path: Path, target_dir: Path) -> DbtResults:
+    """Run ``dbt <args>`` in the repository against ``db_path``; stream its output.
+
+    Raises:
+        DbtError: dbt exited non-zero; its own output above says which node failed.
+
+    """
+    env = dict(os.environ, METANPROM_DB=str(db_path), DBT_TARGET_PATH=str(target_dir))
+    env.setdefault("DBT_LOG_PATH", str(target_dir / "logs"))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    command = [_dbt_executable(), *args, "--profiles-dir", str(REPO_ROOT), "--project-dir", str(REPO_ROOT)]
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
+    results = read_run_results(target_dir / "run_results.json")
+    if completed.returncode != 0:
+        detail = "; ".join(results.failures[:10]) or "see dbt's output above"
+        raise DbtError(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}): {detail}")
+    return results
+
+
+def read_run_results(path: Path) -> DbtResults:
+    """Summarise a dbt ``run_results.json`` by resource type and status."""
+    results = DbtResults()
+    if not path.exists():
+        return results
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    for result in payload.get("results", []):
+        unique_id: str = result.get("unique_id", "")
+        resource_type = unique_id.split(".", 1)[0]
+        status = str(result.get("status", ""))
+        results.by_type_and_status[(resource_type, status)] += 1
+        name = unique_id.split(".")[-1] if resource_type != "test" else unique_id.split(".")[2]
+        message = result.get("message") or ""
+        if status == "warn":
+            results.warnings.append(f"{name}: {message}")
+        elif status in ("fail", "error"):
+            results.failures.append(f"{name}: {message}".strip())
+    return results

@@ -1,0 +1,34 @@
+"""Where things live: the repository, the published warehouse, the work file, the reports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_EXTRACT = REPO_ROOT / "seeds" / "bank_scrooge.csv"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The files one build reads and writes."""
+
+    published_db: Path
+    work_dir: Path
+    reports_dir: Path
+    dbt_target_dir: Path
+
+    @property
+    def work_db(self) -> Path:
+        """The file the build writes; same name as the published one so DuckDB's catalog name matches."""
+        return self.work_dir / self.published_db.name
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        """Resolve paths from METANPROM_DB, METANPROM_REPORTS and DBT_TARGET_PATH (with defaults)."""
+        published = Path(os.environ.get("METANPROM_DB") or REPO_ROOT / "metanprom.duckdb").resolve()
+        reports = Path(os.environ.get("METANPROM_REPORTS") or REPO_ROOT / "reports").resolve()
+        target = Path(os.environ.get("DBT_TARGET_PATH") or REPO_ROOT / "target").resolve()
+        # The work file sits next to the published one: os.replace is atomic only on one filesystem.
+        return cls(published, published.parent / ".metanprom-build", reports, target)

@@ -1,0 +1,87 @@
+-- One row per row of the extract: renamed, typed, flagged. Nothing is dropped here;
+-- values that do not parse become null and are turned into rejection reasons downstream.
+with
+
+source_rows as (
+    select * from {{ ref('base_bank__clients') }}
+),
+
+trimmed as (
+    select
+        source_row_number,
+        {{ clean_text('userid') }} as user_id_raw,
+        {{ clean_text('score') }} as score_raw,
+        {{ clean_text('city') }} as city_raw,
+        {{ clean_text('gender') }} as gender_raw,
+        {{ clean_text('age') }} as age_raw,
+        {{ clean_text('equity') }} as equity_raw,
+        {{ clean_text('balance') }} as balance_raw,
+        {{ clean_text('products') }} as products_raw,
+        {{ clean_text('credit_card') }} as credit_card_raw,
+        {{ clean_text('last_activity') }} as last_activity_raw,
+        {{ clean_text('est_salary') }} as est_salary_raw,
+        {{ clean_text('churn') }} as churn_raw
+    from source_rows
+),
+
+typed as (
+    select
+        *,
+        {{ parse_integer('user_id_raw', 'bigint', 9007199254740991) }} as user_id,
+        city_raw as city,
+        gender_raw as gender,
+        {{ parse_integer('age_raw') }} as age,
+        {{ parse_integer('score_raw') }} as score,
+        {{ parse_integer('equity_raw') }} as equity,
+        {{ parse_double('balance_raw') }} as balance,
+        {{ parse_integer('products_raw') }} as products,
+        {{ parse_flag('credit_card_raw') }} as has_credit_card,
+        {{ parse_flag('last_activity_raw') }} as is_active,
+        {{ parse_flag('churn_raw') }} as is_churned,
+        {{ parse_double('est_salary_raw') }} as est_salary
+    from trimmed
+),
+
+flagged as (
+    select
+        *,
+        age_raw is null as is_age_missing,
+        balance_raw is null as is_balance_missing,
+        coalesce(count(user_id) over (partition by user_id) > 1, false) as is_duplicate_user_id
+    from typed
+),
+
+final as (
+    select
+        source_row_number,
+        user_id,
+        city,
+        gender,
+        age,
+        score,
+        equity,
+        balance,
+        products,
+        has_credit_card,
+        is_active,
+        is_churned,
+        est_salary,
+        is_age_missing,
+        is_balance_missing,
+        is_duplicate_user_id,
+        user_id_raw,
+        score_raw,
+        city_raw,
+        gender_raw,
+        age_raw,
+        equity_raw,
+        balance_raw,
+        products_raw,
+        credit_card_raw,
+        last_activity_raw,
+        est_salary_raw,
+        churn_raw
+    from flagged
+)
+
+select * from final
