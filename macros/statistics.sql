@@ -1,0 +1,59 @@
+{#- Wilson score interval for a proportion successes / trials, z from var wilson_z (95 %).
+    Returns null when trials = 0. -#}
+{% macro wilson_bound(successes, trials, side) -%}
+    {%- set z = var('wilson_z') -%}
+    case
+        when {{ trials }} > 0 then
+            (
+                (cast({{ successes }} as {{ type_double() }}) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }}))
+                {{ '-' if side == 'low' else '+' }} {{ z }} * sqrt(
+                    (cast({{ successes }} as {{ type_double() }}) / {{ trials }})
+                    * (1 - cast({{ successes }} as {{ type_double() }}) / {{ trials }}) / {{ trials }}
+                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                )
+            ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+    end
+{%- endmacro %}
+
+{% macro wilson_low(successes, trials) -%}{{ wilson_bound(successes, trials, 'low') }}{%- endmacro %}
+
+{% macro wilson_high(successes, trials) -%}{{ wilson_bound(successes, trials, 'high') }}{%- endmacro %}
+
+
+{#- Churn rate of a group, portable: avg over a 1.0 / 0.0 indicator, as double. -#}
+{% macro churn_rate(flag='is_churned') -%}
+    cast(avg(case when {{ flag }} then 1.0 else 0.0 end) as {{ type_double() }})
+{%- endmacro %}
+
+
+{#- The usual figures of a group of clients with `clients` and `churners` columns already
+    aggregated: rate, Wilson interval, lift over `overall_rate`. -#}
+{% macro churn_figures(clients='clients', churners='churners', overall_rate='overall_churn_rate') -%}
+    cast({{ churners }} as {{ type_double() }}) / {{ clients }} as churn_rate,
+    {{ wilson_low(churners, clients) }} as ci_low,
+    {{ wilson_high(churners, clients) }} as ci_high,
+    cast({{ churners }} as {{ type_double() }}) / {{ clients }} / {{ overall_rate }} as lift
+{%- endmacro %}
+
+
+{#- A number rounded to `digits` significant digits (bin cut points read as 250k, not 255,849). -#}
+{% macro round_significant(expression, digits) -%}
+    case
+        when {{ expression }} = 0 then 0
+        else round({{ expression }}, {{ digits }} - 1 - cast(floor(log10(abs({{ expression }}))) as integer))
+    end
+{%- endmacro %}
+
+
+{#- A money amount as short text: 250k, 1.2M, 950. -#}
+{% macro format_amount(expression) -%}
+    {{ return(adapter.dispatch('format_amount', 'metanprom')(expression)) }}
+{%- endmacro %}
+
+{% macro default__format_amount(expression) -%}
+    case
+        when abs({{ expression }}) >= 1000000 then format('{:g}', round({{ expression }} / 1000000.0, 2)) || 'M'
+        when abs({{ expression }}) >= 1000 then format('{:g}', round({{ expression }} / 1000.0, 1)) || 'k'
+        else format('{:g}', round({{ expression }}, 0))
+    end
+{%- endmacro %}

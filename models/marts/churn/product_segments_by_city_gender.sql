@@ -1,0 +1,38 @@
+-- Product segments broken down by city and gender (the dashboard's filters read this).
+with
+
+clients as (
+    select * from {{ ref('dim_clients') }}
+),
+
+overall as (
+    select {{ churn_rate() }} as overall_churn_rate
+    from clients
+),
+
+cells as (
+    select
+        product_segment,
+        min(products) as segment_order,
+        city,
+        gender,
+        count(*) as clients,
+        sum(case when is_churned then 1 else 0 end) as churners
+    from clients
+    group by product_segment, city, gender
+),
+
+final as (
+    select
+        cells.product_segment,
+        cast(cells.segment_order as integer) as segment_order,
+        cells.city,
+        cells.gender,
+        cast(cells.clients as bigint) as clients,
+        cast(cells.churners as bigint) as churners,
+        {{ churn_figures() }}
+    from cells
+    cross join overall
+)
+
+select * from final
