@@ -15,9 +15,14 @@
     end
 {%- endmacro %}
 
-{% macro wilson_low(successes, trials) -%}{{ wilson_bound(successes, trials, 'low') }}{%- endmacro %}
+{#- Clamped to [0, 1]: at a rate of 0 or 1 rounding can put a bound 1e-17 outside. -#}
+{% macro wilson_low(successes, trials) -%}
+    greatest(0.0, {{ wilson_bound(successes, trials, 'low') }})
+{%- endmacro %}
 
-{% macro wilson_high(successes, trials) -%}{{ wilson_bound(successes, trials, 'high') }}{%- endmacro %}
+{% macro wilson_high(successes, trials) -%}
+    least(1.0, {{ wilson_bound(successes, trials, 'high') }})
+{%- endmacro %}
 
 
 {#- Churn rate of a group, portable: avg over a 1.0 / 0.0 indicator, as double. -#}

@@ -19,6 +19,7 @@ import duckdb
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.extract import load_extract
 from metanprom.paths import SHIPPED_EXTRACT, Paths
+from metanprom.stat_tests import run_step
 
 
 @dataclass
@@ -51,6 +52,16 @@ def _load(report: BuildReport, extract: str | None) -> None:
         print(f"    loaded {rows:,} rows from {extract} into raw.bank_scrooge (all text)")
     else:
         run_dbt(["seed", "--select", "bank_scrooge"], paths.work_db, paths.dbt_target_dir)
+
+
+def _statistics(report: BuildReport) -> None:
+    target = report.paths.reports_dir / "stat_tests.md"
+    with duckdb.connect(str(report.paths.work_db)) as con:
+        rows = run_step(con, target)
+    primary = [row for row in rows if row.is_primary]
+    rejected = sum(bool(row.reject_null) for row in primary)
+    print(f"    {len(rows)} tests, {len(primary)} primary, {rejected} null hypotheses rejected (Holm)")
+    report.outputs.append(target)
 
 
 def _collect(report: BuildReport) -> None:
@@ -107,6 +118,7 @@ def run_build(extract: str | None = None) -> BuildReport:
             "dbt build",
             lambda: setattr(report, "dbt", run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
         )
+        _stage(report, "statistics", lambda: _statistics(report))
         _collect(report)
         _stage(report, "publish", lambda: _publish(report))
     finally:

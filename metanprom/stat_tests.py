@@ -1,0 +1,440 @@
+"""The statistical step: the study's hypotheses on ``marts.dim_clients``, written back as tables.
+
+Reads through a plain DB-API connection (DuckDB here; PostgreSQL or Spark through the same
+calls), writes ``marts.stat_tests`` (one row per hypothesis and test), ``marts.stat_tests_posthoc``
+(pairwise comparisons after Kruskal-Wallis) and ``reports/stat_tests.md`` in plain English.
+Settings (alpha, seed, resamples) are dbt vars in ``dbt_project.yml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from metanprom.paths import REPO_ROOT
+from metanprom.statistics import (
+    TestResult,
+    compare_k_groups,
+    compare_proportions,
+    compare_two_groups,
+    holm,
+)
+
+COLUMNS = (
+    "product_segment",
+    "products",
+    "is_churned",
+    "is_active",
+    "has_credit_card",
+    "est_salary",
+    "balance",
+    "age",
+    "score",
+)
+
+#: Column name -> SQL type of marts.stat_tests, in order (portable type names).
+TABLE_COLUMNS: dict[str, str] = {
+    "hypothesis_id": "varchar",
+    "hypothesis": "varchar",
+    "metric": "varchar",
+    "population": "varchar",
+    "group_a": "varchar",
+    "group_b": "varchar",
+    "n_a": "bigint",
+    "n_b": "bigint",
+    "test": "varchar",
+    "statistic": "double precision",
+    "p_value": "double precision",
+    "p_value_adjusted": "double precision",
+    "alpha": "double precision",
+    "reject_null": "boolean",
+    "is_primary": "boolean",
+    "effect_size_name": "varchar",
+    "effect_size": "double precision",
+    "ci_low": "double precision",
+    "ci_high": "double precision",
+    "difference_name": "varchar",
+    "difference": "double precision",
+    "difference_ci_low": "double precision",
+    "difference_ci_high": "double precision",
+    "summary_name": "varchar",
+    "summary_a": "double precision",
+    "summary_b": "double precision",
+    "checks": "varchar",
+    "choice_reason": "varchar",
+    "testable": "boolean",
+    "note": "varchar",
+}
+POSTHOC_COLUMNS: dict[str, str] = {
+    "hypothesis_id": "varchar",
+    "group_a": "varchar",
+    "group_b": "varchar",
+    "n_a": "bigint",
+    "n_b": "bigint",
+    "test": "varchar",
+    "statistic": "double precision",
+    "p_value": "double precision",
+    "p_value_holm": "double precision",
+    "reject_null": "boolean",
+    "effect_size_name": "varchar",
+    "effect_size": "double precision",
+    "ci_low": "double precision",
+    "ci_high": "double precision",
+    "median_a": "double precision",
+    "median_b": "double precision",
+}
+
+
+@dataclass(frozen=True)
+class StatConfig:
+    """Settings of the step (dbt vars ``stat_*``)."""
+
+    alpha: float = 0.05
+    bootstrap_resamples: int = 1000
+    seed: int = 20261124
+    max_resample_size: int = 100_000
+    skew_limit: float = 1.0
+
+    @classmethod
+    def from_dbt_project(cls, path: Path = REPO_ROOT / "dbt_project.yml") -> StatConfig:
+        """Read the ``stat_*`` vars of dbt_project.yml (defaults for any not set)."""
+        variables = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars", {})
+        defaults = cls()
+        return cls(
+            alpha=float(variables.get("stat_alpha", defaults.alpha)),
+            bootstrap_resamples=int(variables.get("stat_bootstrap_resamples", defaults.bootstrap_resamples)),
+            seed=int(variables.get("stat_seed", defaults.seed)),
+            max_resample_size=int(variables.get("stat_max_resample_size", defaults.max_resample_size)),
+            skew_limit=float(variables.get("stat_skew_limit", defaults.skew_limit)),
+        )
+
+
+def read_clients(connection: Any) -> dict[str, np.ndarray]:
+    """Read the columns the tests need from marts.dim_clients through a DB-API connection.
+
+    Numbers come back as float64 with NaN for null; booleans as bool; text as str.
+    """
+    cursor = connection.cursor()
+    cursor.execute(f"select {', '.join(COLUMNS)} from marts.dim_clients")
+    fetch_numpy = getattr(cursor, "fetchnumpy", None)  # a fast path where the driver has one
+    if fetch_numpy is not None:
+        raw = dict(fetch_numpy())
+    else:
+        rows = cursor.fetchall()
+        raw = {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(COLUMNS)}
+    data: dict[str, np.ndarray] = {"product_segment": np.asarray(raw["product_segment"]).astype(str)}
+    for name in ("is_churned", "is_active", "has_credit_card"):
+        data[name] = np.asarray(raw[name]).astype(bool)
+    for name in ("products", "est_salary", "balance", "age", "score"):
+        data[name] = _as_float(raw[name])
+    return data
+
+
+def _as_float(column: Any) -> np.ndarray:
+    """Convert a column to float64 with NaN for null (masked arrays and None both handled)."""
+    if np.ma.isMaskedArray(column):
+        return np.ma.asarray(column, dtype=np.float64).filled(np.nan)
+    array = np.asarray(column)
+    if array.dtype == object:
+        return np.array([np.nan if value is None else value for value in array], dtype=np.float64)
+    return array.astype(np.float64)
+
+
+def run_tests(data: dict[str, np.ndarray], config: StatConfig) -> tuple[list[TestResult], list[dict[str, Any]]]:
+    """Run every hypothesis of the study; return the test rows and the post-hoc rows."""
+    churned, active, card = data["is_churned"], data["is_active"], data["has_credit_card"]
+    options = {
+        "n_boot": config.bootstrap_resamples,
+        "seed": config.seed,
+        "max_size": config.max_resample_size,
+    }
+
+    def base(hypothesis_id: str, hypothesis: str, metric: str, population: str, a: str, b: str) -> TestResult:
+        return TestResult(hypothesis_id, hypothesis, metric, population, a, b, 0, 0, "", alpha=config.alpha)
+
+    rows: list[TestResult] = []
+    numeric = [
+        (
+            "income_churned_vs_retained",
+            "Churned and retained clients have the same estimated income",
+            "est_salary",
+            "all clients",
+            churned,
+            ~churned,
+            "churned",
+            "retained",
+        ),
+        (
+            "income_1_vs_2_products",
+            "Clients with 1 and with 2 products have the same estimated income",
+            "est_salary",
+            "clients with exactly 1 or 2 products",
+            data["products"] == 1,
+            data["products"] == 2,
+            "1 product",
+            "2 products",
+        ),
+        (
+            "balance_churned_vs_retained",
+            "Churned and retained clients have the same balance",
+            "balance",
+            "clients with a known balance",
+            churned,
+            ~churned,
+            "churned",
+            "retained",
+        ),
+        (
+            "age_churned_vs_retained",
+            "Churned and retained clients have the same age",
+            "age",
+            "clients with a known age",
+            churned,
+            ~churned,
+            "churned",
+            "retained",
+        ),
+        (
+            "score_churned_vs_retained",
+            "Churned and retained clients have the same credit score",
+            "score",
+            "all clients",
+            churned,
+            ~churned,
+            "churned",
+            "retained",
+        ),
+    ]
+    for hypothesis_id, hypothesis, metric, population, mask_a, mask_b, name_a, name_b in numeric:
+        rows += compare_two_groups(
+            base(hypothesis_id, hypothesis, metric, population, name_a, name_b),
+            data[metric][mask_a],
+            data[metric][mask_b],
+            skew_limit=config.skew_limit,
+            **options,
+        )
+
+    segments = sorted(set(data["product_segment"]))
+    groups = {segment: data["score"][data["product_segment"] == segment] for segment in segments}
+    rows.append(
+        compare_k_groups(
+            base(
+                "score_by_products",
+                "The credit score is distributed the same in every product segment",
+                "score",
+                "product segments with at least 2 clients",
+                "",
+                "",
+            ),
+            groups,
+            **options,
+        )
+    )
+    posthoc = _posthoc(groups, config)
+
+    for hypothesis_id, hypothesis, flag, name_a, name_b in (
+        ("activity_churn", "Active and inactive clients churn at the same rate", active, "active", "inactive"),
+        (
+            "credit_card_churn",
+            "Clients with and without a credit card churn at the same rate",
+            card,
+            "with credit card",
+            "without credit card",
+        ),
+    ):
+        rows += compare_proportions(
+            base(hypothesis_id, hypothesis, "churn rate", "all clients", name_a, name_b),
+            int(churned[flag].sum()),
+            int(flag.sum()),
+            int(churned[~flag].sum()),
+            int((~flag).sum()),
+        )
+    _adjust(rows, config.alpha)
+    return rows, posthoc
+
+
+def _adjust(rows: list[TestResult], alpha: float) -> None:
+    """Holm over the primary tests; reject_null from the adjusted p (primary) or raw p (others)."""
+    primary = [row for row in rows if row.is_primary and row.testable and row.p_value is not None]
+    for row, adjusted in zip(primary, holm([row.p_value for row in primary]), strict=True):
+        row.p_value_adjusted = adjusted
+    for row in rows:
+        deciding = row.p_value_adjusted if row.is_primary else row.p_value
+        row.reject_null = None if deciding is None else bool(deciding < alpha)
+
+
+def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str, Any]]:
+    """Pairwise Mann-Whitney between product segments (n >= 2), Holm within the family."""
+    names = [name for name, values in groups.items() if np.isfinite(values).sum() >= 2]
+    results = []
+    for index, name_a in enumerate(names):
+        for name_b in names[index + 1 :]:
+            mw = compare_two_groups(
+                TestResult("score_by_products", "", "score", "", name_a, name_b, 0, 0, ""),
+                groups[name_a],
+                groups[name_b],
+                n_boot=1,
+                seed=config.seed,
+                max_size=config.max_resample_size,
+                skew_limit=config.skew_limit,
+            )[0]
+            results.append(mw)
+    adjusted = holm([row.p_value if row.p_value is not None else 1.0 for row in results])
+    return [
+        {
+            "hypothesis_id": row.hypothesis_id,
+            "group_a": row.group_a,
+            "group_b": row.group_b,
+            "n_a": row.n_a,
+            "n_b": row.n_b,
+            "test": row.test,
+            "statistic": row.statistic,
+            "p_value": row.p_value,
+            "p_value_holm": p_holm,
+            "reject_null": bool(p_holm < config.alpha),
+            "effect_size_name": row.effect_size_name,
+            "effect_size": row.effect_size,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "median_a": row.summary_a,
+            "median_b": row.summary_b,
+        }
+        for row, p_holm in zip(results, adjusted, strict=True)
+    ]
+
+
+def write_table(
+    connection: Any, table: str, columns: dict[str, str], rows: list[dict[str, Any]], placeholder: str = "?"
+) -> None:
+    """Replace ``table`` with ``rows`` using portable DDL and a parameterised insert."""
+    cursor = connection.cursor()
+    cursor.execute(f"drop table if exists {table}")
+    cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
+    marks = ", ".join([placeholder] * len(columns))
+    values = [
+        tuple(None if isinstance(v, float) and not np.isfinite(v) else v for v in (row[c] for c in columns))
+        for row in rows
+    ]
+    cursor.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", values)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f} %"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+def _f(value: float | None, spec: str, scale: float = 1.0) -> str:
+    """Format ``value * scale`` with ``spec``, or 'n/a' when there is no value."""
+    return "n/a" if value is None else format(value * scale, spec)
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _describe(primary: TestResult, others: list[TestResult]) -> list[str]:
+    lines = [
+        f"### {primary.hypothesis_id}",
+        "",
+        f"*Null hypothesis:* {primary.hypothesis}. *Population:* {primary.population}.",
+        "",
+    ]
+    if not primary.testable:
+        return [*lines, f"{primary.note.capitalize()}.", ""]
+    verdict = "**differ**" if primary.reject_null else "**do not differ detectably**"
+    if primary.test == "kruskal_wallis":
+        lines.append(
+            f"Kruskal-Wallis across segments {primary.group_a}: H = {_f(primary.statistic, '.1f')}, "
+            f"p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}). The segments {verdict}; "
+            f"epsilon² = {_f(primary.effect_size, '.3f')} (95 % CI {_f(primary.ci_low, '.3f')}–{_f(primary.ci_high, '.3f')}): "
+            f"the product segment explains about {_f(primary.effect_size, '.1f', 100)} % of the ranking of scores. "
+            "Pairwise comparisons are in marts.stat_tests_posthoc."
+        )
+    elif primary.test in ("two_proportion_z", "chi_square"):
+        lines.append(
+            f"Churn: {primary.group_a} {_pct(primary.summary_a)} (n = {_f(primary.n_a, ',')}) vs {primary.group_b} "
+            f"{_pct(primary.summary_b)} (n = {_f(primary.n_b, ',')}). The difference is "
+            f"{_f(primary.effect_size, '+.1f', 100)} percentage points (95 % CI {_f(primary.ci_low, '+.1f', 100)} to "
+            f"{_f(primary.ci_high, '+.1f', 100)}); {primary.group_a} clients churn {_f(primary.difference, '.2f')} times as often "
+            f"(95 % CI {_f(primary.difference_ci_low, '.2f')}–{_f(primary.difference_ci_high, '.2f')}). "
+            f"Two-proportion z test p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}): the rates {verdict}."
+        )
+    else:
+        share = (
+            (primary.effect_size + 1) / 2
+            if primary.effect_size is not None and primary.test == "mann_whitney_u"
+            else None
+        )
+        what = (
+            f"medians {_num(primary.summary_a)} vs {_num(primary.summary_b)}"
+            if primary.summary_name == "median"
+            else f"means {_num(primary.summary_a)} vs {_num(primary.summary_b)}"
+        )
+        lines.append(
+            f"{primary.group_a} (n = {_f(primary.n_a, ',')}) vs {primary.group_b} (n = {_f(primary.n_b, ',')}) on {primary.metric}: {what}. "
+            f"Primary test: {primary.test} ({primary.choice_reason}); p {_p(primary.p_value)}, Holm-adjusted "
+            f"{_p(primary.p_value_adjusted)}: the groups {verdict}."
+        )
+        if share is not None:
+            lines.append(
+                f"How big: a random {primary.group_a} client has the higher {primary.metric} in {_f(share, '.0f', 100)} % of pairs "
+                f"(rank-biserial {_f(primary.effect_size, '+.3f')}, 95 % CI {_f(primary.ci_low, '+.3f')} to {_f(primary.ci_high, '+.3f')}); "
+                f"median difference {_num(primary.difference)} (bootstrap 95 % CI {_num(primary.difference_ci_low)} to "
+                f"{_num(primary.difference_ci_high)})."
+            )
+        else:
+            lines.append(
+                f"How big: Hedges' g {_f(primary.effect_size, '+.3f')} (95 % CI {_f(primary.ci_low, '+.3f')} to {_f(primary.ci_high, '+.3f')}); "
+                f"mean difference {_num(primary.difference)} (95 % CI {_num(primary.difference_ci_low)} to {_num(primary.difference_ci_high)})."
+            )
+    for other in others:
+        if other.testable:
+            lines.append(
+                f"Also reported: {other.test}, p {_p(other.p_value)}; {other.effect_size_name} {_f(other.effect_size, '+.3f')} "
+                f"(95 % CI {_f(other.ci_low, '+.3f')} to {_f(other.ci_high, '+.3f')})."
+            )
+        else:
+            lines.append(f"Also: {other.test} {other.note}.")
+    return [*lines, ""]
+
+
+def render_report(rows: list[TestResult], config: StatConfig) -> str:
+    """Write the tests in plain language for a bank manager (Markdown)."""
+    out = [
+        "# Statistical tests: what differs between churned and retained clients",
+        "",
+        f"Each hypothesis has one primary test; their p-values are adjusted for testing {sum(r.is_primary for r in rows)} "
+        f"hypotheses at once (Holm), and a difference counts when the adjusted p is below {config.alpha}. "
+        "A p-value says how sure we are that a difference exists; the effect size says how big it is. "
+        "Mann-Whitney compares whole distributions (is one group typically higher?), not means.",
+        "",
+    ]
+    seen: list[str] = []
+    for row in rows:
+        if row.hypothesis_id not in seen:
+            seen.append(row.hypothesis_id)
+    for hypothesis_id in seen:
+        group = [row for row in rows if row.hypothesis_id == hypothesis_id]
+        primary = next((row for row in group if row.is_primary), group[0])
+        out += _describe(primary, [row for row in group if row is not primary])
+    return "\n".join(out)
+
+
+def run_step(connection: Any, report_path: Path, config: StatConfig | None = None) -> list[TestResult]:
+    """Read dim_clients, run the tests, write marts.stat_tests(+_posthoc) and the Markdown report."""
+    config = config or StatConfig.from_dbt_project()
+    rows, posthoc = run_tests(read_clients(connection), config)
+    write_table(connection, "marts.stat_tests", TABLE_COLUMNS, [row.as_row() for row in rows])
+    write_table(connection, "marts.stat_tests_posthoc", POSTHOC_COLUMNS, posthoc)
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(render_report(rows, config), encoding="utf-8")
+    return rows
