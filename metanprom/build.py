@@ -19,6 +19,7 @@ import duckdb
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.extract import load_extract
 from metanprom.paths import SHIPPED_EXTRACT, Paths
+from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
 
 
@@ -58,9 +59,12 @@ def _statistics(report: BuildReport) -> None:
     target = report.paths.reports_dir / "stat_tests.md"
     with duckdb.connect(str(report.paths.work_db)) as con:
         rows = run_step(con, target)
+        stability = run_stability(con)
     primary = [row for row in rows if row.is_primary]
     rejected = sum(bool(row.reject_null) for row in primary)
     print(f"    {len(rows)} tests, {len(primary)} primary, {rejected} null hypotheses rejected (Holm)")
+    stable = sum(row["is_stable"] for row in stability)
+    print(f"    segment stability: {stable} of {len(stability)} segments hold in >= 80 % of bootstrap resamples")
     report.outputs.append(target)
 
 

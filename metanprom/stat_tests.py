@@ -334,7 +334,9 @@ def _p(value: float | None) -> str:
 
 def _f(value: float | None, spec: str, scale: float = 1.0) -> str:
     """Format ``value * scale`` with ``spec``, or 'n/a' when there is no value."""
-    return "n/a" if value is None else format(value * scale, spec)
+    if value is None:
+        return "n/a"
+    return format(value * scale if scale != 1.0 else value, spec)
 
 
 def _num(value: float | None) -> str:

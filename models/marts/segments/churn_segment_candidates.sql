@@ -1,0 +1,127 @@
+-- Every conjunction of 2 or 3 signs of different families, evaluated: clients, churners, rate,
+-- Wilson interval, lift, share of all churners, balance at risk. Empty combinations are absent.
+-- balance_at_risk = known balances of the segment's clients who have not churned yet (the
+-- money still in the bank held by clients who share the churners' signs);
+-- expected_balance_loss = balance_at_risk x churn_rate.
+with
+
+client_signs as (
+    select * from {{ ref('int_client_signs') }}
+),
+
+signs as (
+    select * from {{ ref('int_segment_signs') }}
+),
+
+clients as (
+    select * from {{ ref('dim_clients') }}
+),
+
+overall as (
+    select
+        count(*) as all_clients,
+        sum(case when is_churned then 1 else 0 end) as all_churners,
+        {{ churn_rate() }} as overall_churn_rate
+    from clients
+),
+
+pairs as (
+    select
+        first_sign.client_key,
+        first_sign.sign_id as sign_a,
+        second_sign.sign_id as sign_b,
+        cast(null as varchar) as sign_c,
+        first_sign.is_churned,
+        first_sign.balance
+    from client_signs as first_sign
+    inner join client_signs as second_sign
+        on first_sign.client_key = second_sign.client_key
+        and first_sign.sign_id < second_sign.sign_id
+        and first_sign.sign_family <> second_sign.sign_family
+),
+
+triples as (
+    select
+        pairs.client_key,
+        pairs.sign_a,
+        pairs.sign_b,
+        third_sign.sign_id as sign_c,
+        pairs.is_churned,
+        pairs.balance
+    from pairs
+    inner join client_signs as second_sign
+        on pairs.client_key = second_sign.client_key
+        and pairs.sign_b = second_sign.sign_id
+    inner join client_signs as first_sign
+        on pairs.client_key = first_sign.client_key
+        and pairs.sign_a = first_sign.sign_id
+    inner join client_signs as third_sign
+        on pairs.client_key = third_sign.client_key
+        and pairs.sign_b < third_sign.sign_id
+        and third_sign.sign_family <> first_sign.sign_family
+        and third_sign.sign_family <> second_sign.sign_family
+),
+
+memberships as (
+    select * from pairs
+    union all
+    select * from triples
+),
+
+aggregated as (
+    select
+        sign_a,
+        sign_b,
+        sign_c,
+        count(*) as clients,
+        sum(case when is_churned then 1 else 0 end) as churners,
+        coalesce(sum(case when not is_churned then balance end), 0) as balance_at_risk,
+        coalesce(sum(case when is_churned then balance end), 0) as churned_balance
+    from memberships
+    group by sign_a, sign_b, sign_c
+),
+
+with_figures as (
+    select
+        aggregated.*,
+        overall.all_clients,
+        overall.all_churners,
+        overall.overall_churn_rate,
+        {{ churn_figures() }}
+    from aggregated
+    cross join overall
+),
+
+final as (
+    select
+        with_figures.sign_a || ' & ' || with_figures.sign_b
+            || coalesce(' & ' || with_figures.sign_c, '') as candidate_id,
+        cast(case when with_figures.sign_c is null then 2 else 3 end as integer) as n_signs,
+        with_figures.sign_a,
+        with_figures.sign_b,
+        with_figures.sign_c,
+        sign_a_def.definition || ' and ' || sign_b_def.definition
+            || coalesce(' and ' || sign_c_def.definition, '') as definition,
+        cast(with_figures.clients as bigint) as clients,
+        cast(with_figures.churners as bigint) as churners,
+        with_figures.churn_rate,
+        with_figures.ci_low,
+        with_figures.ci_high,
+        with_figures.lift,
+        cast(with_figures.churners as {{ type_double() }}) / with_figures.all_churners as churner_share,
+        cast(with_figures.clients as {{ type_double() }}) / with_figures.all_clients as client_share,
+        cast(with_figures.balance_at_risk as {{ type_double() }}) as balance_at_risk,
+        cast(with_figures.balance_at_risk as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss,
+        cast(with_figures.churned_balance as {{ type_double() }}) as churned_balance,
+        with_figures.clients >= {{ var('segment_min_client_share') }} * with_figures.all_clients
+            and with_figures.lift >= {{ var('segment_min_lift') }} as is_eligible
+    from with_figures
+    inner join signs as sign_a_def
+        on with_figures.sign_a = sign_a_def.sign_id
+    inner join signs as sign_b_def
+        on with_figures.sign_b = sign_b_def.sign_id
+    left join signs as sign_c_def
+        on with_figures.sign_c = sign_c_def.sign_id
+)
+
+select * from final

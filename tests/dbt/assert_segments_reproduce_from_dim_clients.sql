@@ -1,0 +1,125 @@
+-- Re-apply each selected segment's rule (its signs' bounds and values) to dim_clients directly,
+-- without the intermediate membership tables, and compare with churn_segment_members and the
+-- segment's figures. Returns every difference.
+with
+
+segments as (
+    select * from {{ ref('churn_segments') }}
+),
+
+candidates as (
+    select * from {{ ref('churn_segment_candidates') }}
+),
+
+signs as (
+    select * from {{ ref('int_segment_signs') }}
+),
+
+clients as (
+    select * from {{ ref('dim_clients') }}
+),
+
+members as (
+    select * from {{ ref('churn_segment_members') }}
+),
+
+segment_signs as (
+    select segments.segment_id, candidates.sign_a as sign_id
+    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
+    union all
+    select segments.segment_id, candidates.sign_b
+    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
+    union all
+    select segments.segment_id, candidates.sign_c
+    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
+    where candidates.sign_c is not null
+),
+
+client_values as (
+    select
+        client_key,
+        is_churned,
+        city,
+        gender,
+        product_segment,
+        case when has_credit_card then 'yes' else 'no' end as credit_card,
+        case when is_active then 'yes' else 'no' end as last_activity,
+        cast(age as {{ type_double() }}) as age,
+        cast(score as {{ type_double() }}) as score,
+        cast(equity as {{ type_double() }}) as equity,
+        balance,
+        cast(products as {{ type_double() }}) as products,
+        est_salary
+    from clients
+),
+
+sign_hits as (
+    select
+        segment_signs.segment_id,
+        client_values.client_key,
+        client_values.is_churned
+    from segment_signs
+    inner join signs
+        on segment_signs.sign_id = signs.sign_id
+    cross join client_values
+    where
+        case signs.feature
+            when 'city' then client_values.city = signs.value_text
+            when 'gender' then client_values.gender = signs.value_text
+            when 'product_segment' then client_values.product_segment = signs.value_text
+            when 'credit_card' then client_values.credit_card = signs.value_text
+            when 'last_activity' then client_values.last_activity = signs.value_text
+            {% for feature in ['age', 'score', 'equity', 'balance', 'products', 'est_salary'] -%}
+            when '{{ feature }}' then
+                case
+                    when signs.value_text = 'missing' then client_values.{{ feature }} is null
+                    else client_values.{{ feature }} >= coalesce(signs.lower_bound, client_values.{{ feature }})
+                        and client_values.{{ feature }} < coalesce(signs.upper_bound, client_values.{{ feature }} + 1)
+                end
+            {% endfor -%}
+        end
+),
+
+recomputed_members as (
+    select
+        sign_hits.segment_id,
+        sign_hits.client_key,
+        max(case when sign_hits.is_churned then 1 else 0 end) as churned,
+        count(*) as signs_matched
+    from sign_hits
+    group by sign_hits.segment_id, sign_hits.client_key
+    having count(*) = (
+        select count(*) from segment_signs as needed
+        where needed.segment_id = sign_hits.segment_id
+    )
+),
+
+member_differences as (
+    select coalesce(recomputed.segment_id, members.segment_id) as segment_id, 'member differs' as problem
+    from recomputed_members as recomputed
+    full outer join members
+        on recomputed.segment_id = members.segment_id
+        and recomputed.client_key = members.client_key
+    where recomputed.client_key is null or members.client_key is null
+),
+
+figure_differences as (
+    select segments.segment_id, 'figures differ' as problem
+    from segments
+    left join (
+        select segment_id, count(*) as clients, sum(churned) as churners
+        from recomputed_members
+        group by segment_id
+    ) as recomputed
+        on segments.segment_id = recomputed.segment_id
+    where coalesce(recomputed.clients, -1) <> segments.clients
+        or coalesce(recomputed.churners, -1) <> segments.churners
+),
+
+final as (
+    select * from member_differences
+    union all
+    select * from figure_differences
+)
+
+select * from final
