@@ -19,6 +19,7 @@ import duckdb
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.extract import load_extract
 from metanprom.paths import SHIPPED_EXTRACT, Paths
+from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
 from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
 
@@ -35,6 +36,7 @@ class BuildReport:
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
     new_cities: list[str] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    quality: QualityReport | None = None
 
 
 def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
@@ -49,14 +51,16 @@ def _load(report: BuildReport, extract: str | None) -> None:
     paths = report.paths
     if extract:
         with duckdb.connect(str(paths.work_db)) as con:
-            rows = load_extract(con, Path(extract))
-        print(f"    loaded {rows:,} rows from {extract} into raw.bank_scrooge (all text)")
+            loaded = load_extract(con, Path(extract))
+        print(f"    loaded {loaded.rows:,} rows from {extract} into raw.bank_scrooge (all text)")
+        if loaded.blank_lines_skipped:
+            print(f"    skipped {loaded.blank_lines_skipped} blank line(s)")
     else:
         run_dbt(["seed", "--select", "bank_scrooge"], paths.work_db, paths.dbt_target_dir)
 
 
 def _statistics(report: BuildReport) -> None:
-    target = report.paths.reports_dir / "stat_tests.md"
+    target = report.paths.work_reports / "stat_tests.md"
     with duckdb.connect(str(report.paths.work_db)) as con:
         rows = run_step(con, target)
         stability = run_stability(con)
@@ -65,7 +69,20 @@ def _statistics(report: BuildReport) -> None:
     print(f"    {len(rows)} tests, {len(primary)} primary, {rejected} null hypotheses rejected (Holm)")
     stable = sum(row["is_stable"] for row in stability)
     print(f"    segment stability: {stable} of {len(stability)} segments hold in >= 80 % of bootstrap resamples")
-    report.outputs.append(target)
+    report.outputs.append(Path("stat_tests.md"))
+
+
+def _quality(report: BuildReport) -> None:
+    paths = report.paths
+    quality = run_quality(paths.work_db, paths.work_reports / "data_quality")
+    report.quality = quality
+    print(f"    {len(quality.outcomes)} expectations: {len(quality.errors)} errors, {len(quality.warnings)} warnings")
+    if quality.errors:
+        kept = paths.reports_dir / "failed_build" / "data_quality"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(paths.work_reports / "data_quality", kept)
+        raise DataQualityError(f"{describe_errors(quality)}\nReport of the failed build: {kept / 'summary.html'}")
+    report.outputs += [Path("data_quality") / "summary.html", Path("data_quality") / "index.html"]
 
 
 def _collect(report: BuildReport) -> None:
@@ -95,6 +112,13 @@ def _publish(report: BuildReport) -> None:
     paths = report.paths
     paths.published_db.parent.mkdir(parents=True, exist_ok=True)
     os.replace(paths.work_db, paths.published_db)
+    paths.reports_dir.mkdir(parents=True, exist_ok=True)
+    for produced in sorted(paths.work_reports.iterdir()):
+        destination = paths.reports_dir / produced.name
+        if destination.is_dir():
+            shutil.rmtree(destination)
+        os.replace(produced, destination)
+    shutil.rmtree(paths.reports_dir / "failed_build", ignore_errors=True)
     stale_wal = paths.published_db.with_name(paths.published_db.name + ".wal")
     if stale_wal.exists():
         stale_wal.unlink()
@@ -113,7 +137,7 @@ def run_build(extract: str | None = None) -> BuildReport:
     report = BuildReport(extract=Path(extract) if extract else SHIPPED_EXTRACT, paths=paths)
     if paths.work_dir.exists():
         shutil.rmtree(paths.work_dir)
-    paths.work_dir.mkdir(parents=True)
+    paths.work_reports.mkdir(parents=True)
     try:
         _stage(report, "load", lambda: _load(report, extract))
         excluded = ["--exclude", "bank_scrooge"]
@@ -123,6 +147,7 @@ def run_build(extract: str | None = None) -> BuildReport:
             lambda: setattr(report, "dbt", run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
         )
         _stage(report, "statistics", lambda: _statistics(report))
+        _stage(report, "data quality", lambda: _quality(report))
         _collect(report)
         _stage(report, "publish", lambda: _publish(report))
     finally:
@@ -159,9 +184,19 @@ def format_summary(report: BuildReport) -> str:
         warnings.append(
             f"new city (accepted; add to seeds/ref_cities.csv if it is a branch): {', '.join(report.new_cities)}"
         )
+    if report.quality:
+        warnings += [
+            f"data quality: {o.suite} {o.expectation}({o.column}) {o.observed}" for o in report.quality.warnings
+        ]
     lines += [f"  warning           {text}" for text in warnings]
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stage_seconds.items())
     lines.append(f"  time              {timings}")
     lines.append(f"  warehouse         {report.paths.published_db}")
-    lines += [f"  report            {path}" for path in report.outputs]
+    if report.quality:
+        quality = report.quality
+        passed = sum(outcome.success for outcome in quality.outcomes)
+        lines.append(
+            f"  data quality      {passed}/{len(quality.outcomes)} expectations passed, {len(quality.warnings)} warnings"
+        )
+    lines += [f"  report            {report.paths.reports_dir / path}" for path in report.outputs]
     return "\n".join(lines)

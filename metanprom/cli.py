@@ -10,6 +10,7 @@ from metanprom.build import format_summary, run_build
 from metanprom.dbt import DbtError
 from metanprom.extract import ExtractError
 from metanprom.paths import Paths
+from metanprom.quality import DataQualityError
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -17,7 +18,7 @@ def _build(args: argparse.Namespace) -> int:
     published = Paths.from_env().published_db
     try:
         report = run_build(extract)
-    except (ExtractError, DbtError) as error:
+    except (ExtractError, DbtError, DataQualityError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         state = "was left unchanged" if published.exists() else "was not created"
         print(f"The published warehouse {published} {state}.", file=sys.stderr)

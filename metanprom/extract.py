@@ -64,6 +64,12 @@ def read_header(path: Path) -> ExtractHeader:
         head = handle.read(_SNIFF_BYTES)
     if not head.strip():
         raise _fail(path, "the file is empty", "Export the extract again; it must start with a header line.")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _fail(
+            path,
+            "the file is UTF-16 text; the expected encoding is UTF-8",
+            "Save it again as UTF-8 (e.g. `iconv -f utf-16 -t utf-8 in.csv > out.csv`).",
+        )
     if b"\x00" in head:
         raise _fail(
             path,
@@ -80,8 +86,8 @@ def read_header(path: Path) -> ExtractHeader:
     except UnicodeDecodeError as error:
         raise _fail(
             path,
-            f"not UTF-8 text (invalid byte at offset {error.start} of the first block)",
-            "The extract must be UTF-8; convert it, e.g. `iconv -f cp1251 -t utf-8 in.csv > out.csv`.",
+            f"not UTF-8 text (invalid byte at offset {error.start} of the first block; the expected encoding is UTF-8)",
+            "Convert it, e.g. from Windows-1251: `iconv -f cp1251 -t utf-8 in.csv > out.csv`.",
         ) from error
     columns = tuple(name.strip().strip('"').strip() for name in header_text.split(","))
     if len(columns) == 1:
@@ -92,6 +98,11 @@ def read_header(path: Path) -> ExtractHeader:
                     f"the header is separated by {name}, not commas",
                     "Export the extract with ',' as the delimiter.",
                 )
+    repeated = sorted({name for name in columns if [c.lower() for c in columns].count(name.lower()) > 1})
+    if repeated:
+        raise _fail(
+            path, f"column(s) {', '.join(repeated)} appear more than once in the header (line 1)", "Keep one of each."
+        )
     by_lower = {name.lower(): name for name in columns}
     missing = [name for name in EXPECTED_COLUMNS if name.lower() not in by_lower]
     if missing:
@@ -112,31 +123,44 @@ def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+OVERFLOW_COLUMN = "__field_after_the_last_column"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading an extract did."""
+
+    rows: int
+    blank_lines_skipped: int
+
+
+def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Load an extract into ``raw.bank_scrooge`` with every column as text, in file order.
 
     Columns may come in any order and any letter case; they are stored in the canonical order.
-    Returns the number of data rows loaded.
+    The file is read with the header's columns declared plus one overflow column, so a short
+    row is padded with nulls (its missing values become rejection reasons downstream) and a row
+    with more fields than the header is found instead of silently cut. Blank lines are skipped
+    and counted.
 
     Raises:
-        ExtractError: a file-level problem, or a line DuckDB's CSV reader cannot split.
+        ExtractError: a file-level problem, a row with more fields than the header, or a line
+            DuckDB's CSV reader cannot split.
 
     """
     header = read_header(path)
-    select_list = ",\n    ".join(
-        f"{_quote_identifier(header.mapping[name])} as {_quote_identifier(name)}" for name in EXPECTED_COLUMNS
-    )
-    con.execute("create schema if not exists raw")
+    declared = {f"c{i}": "VARCHAR" for i in range(len(header.columns))} | {OVERFLOW_COLUMN: "VARCHAR"}
+    position = {name: f"c{header.columns.index(header.mapping[name])}" for name in EXPECTED_COLUMNS}
     try:
         con.execute(
-            f"""
-            create or replace table {RAW_TABLE} as
-            select
-                {select_list}
-            from read_csv(
+            """
+            create or replace temp table loaded_lines as
+            select * from read_csv(
                 ?,
-                header = true,
-                all_varchar = true,
+                auto_detect = false,
+                header = false,
+                skip = 1,
+                columns = ?,
                 delim = ',',
                 quote = '"',
                 escape = '"',
@@ -144,7 +168,7 @@ def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> int:
                 encoding = 'utf-8'
             )
             """,
-            [str(path)],
+            [str(path), declared],
         )
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0]
@@ -153,8 +177,28 @@ def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             f"DuckDB's CSV reader could not read the file: {first_line}",
             "Fix the line it names (the file must be comma-separated UTF-8 with the header's columns).",
         ) from error
-    row = con.execute(f"select count(*) from {RAW_TABLE}").fetchone()
-    rows = int(row[0]) if row else 0
+    long_rows = con.execute(
+        f"select count(*), min(rowid) + 2 from loaded_lines where {OVERFLOW_COLUMN} is not null"
+    ).fetchone()
+    if long_rows and long_rows[0]:
+        raise _fail(
+            path,
+            f"{long_rows[0]} row(s) have more fields than the header's {len(header.columns)} columns "
+            f"(first at line {long_rows[1]})",
+            "Remove the extra fields, or quote values that contain commas.",
+        )
+    all_null = " and ".join(f"c{i} is null" for i in range(len(header.columns)))
+    select_list = ", ".join(f"{position[name]} as {_quote_identifier(name)}" for name in EXPECTED_COLUMNS)
+    con.execute("create schema if not exists raw")
+    con.execute(
+        f"create or replace table {RAW_TABLE} as select {select_list} from loaded_lines "
+        f"where not ({all_null}) order by rowid"
+    )
+    counts = con.execute(
+        f"select (select count(*) from {RAW_TABLE}), (select count(*) from loaded_lines where {all_null})"
+    ).fetchone()
+    rows, blank = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    con.execute("drop table loaded_lines")
     if rows == 0:
         raise _fail(path, "the file has a header but no data rows", "Export the extract with its rows.")
-    return rows
+    return LoadResult(rows=rows, blank_lines_skipped=blank)

@@ -24,6 +24,11 @@ class Paths:
         """The file the build writes; same name as the published one so DuckDB's catalog name matches."""
         return self.work_dir / self.published_db.name
 
+    @property
+    def work_reports(self) -> Path:
+        """Reports of the build in progress; moved into reports_dir when the build is published."""
+        return self.work_dir / "reports"
+
     @classmethod
     def from_env(cls) -> Paths:
         """Resolve paths from METANPROM_DB, METANPROM_REPORTS and DBT_TARGET_PATH (with defaults)."""

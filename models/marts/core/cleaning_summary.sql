@@ -17,21 +17,21 @@ rejected as (
 staged_counts as (
     select
         count(*) as extract_rows,
-        sum(case when is_age_missing then 1 else 0 end) as age_missing,
-        sum(case when is_balance_missing then 1 else 0 end) as balance_missing,
-        sum(case when is_balance_missing and is_churned then 1 else 0 end) as balance_missing_churned,
-        sum(case when is_duplicate_user_id then 1 else 0 end) as duplicate_user_id_rows
+        coalesce(sum(case when is_age_missing then 1 else 0 end), 0) as age_missing,
+        coalesce(sum(case when is_balance_missing then 1 else 0 end), 0) as balance_missing,
+        coalesce(sum(case when is_balance_missing and is_churned then 1 else 0 end), 0) as balance_missing_churned,
+        coalesce(sum(case when is_duplicate_user_id then 1 else 0 end), 0) as duplicate_user_id_rows
     from staged
 ),
 
 client_counts as (
     select
         count(*) as accepted_clients,
-        sum(case when is_churned then 1 else 0 end) as churners,
-        sum(case when is_zero_products then 1 else 0 end) as zero_products,
-        sum(case when is_zero_balance then 1 else 0 end) as zero_balance,
-        sum(case when is_balance_outlier then 1 else 0 end) as balance_outliers,
-        sum(case when not is_known_city then 1 else 0 end) as unknown_city
+        coalesce(sum(case when is_churned then 1 else 0 end), 0) as churners,
+        coalesce(sum(case when is_zero_products then 1 else 0 end), 0) as zero_products,
+        coalesce(sum(case when is_zero_balance then 1 else 0 end), 0) as zero_balance,
+        coalesce(sum(case when is_balance_outlier then 1 else 0 end), 0) as balance_outliers,
+        coalesce(sum(case when not is_known_city then 1 else 0 end), 0) as unknown_city
     from clients
 ),
 
