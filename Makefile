@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test lint docs clean
+.PHONY: setup build test lint docs clean browser
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> set-up: creating $(VENV) and installing pinned dependencies"
@@ -23,11 +23,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check metanprom tests scripts
 	$(BIN)/ruff format --check metanprom tests scripts
 
-test: $(STAMP) lint
+browser:
+	scripts/ensure_chromium.sh
+
+test: $(STAMP) lint browser
 	$(BIN)/pytest
 
+# dbt docs on a copy of the published warehouse (never locks the file BI tools read)
 docs: $(STAMP)
-	$(BIN)/dbt docs generate --profiles-dir . 
+	@test -f "$${METANPROM_DB:-metanprom.duckdb}" || $(MAKE) build
+	@mkdir -p target/docs_db && cp "$${METANPROM_DB:-metanprom.duckdb}" target/docs_db/metanprom.duckdb
+	METANPROM_DB=target/docs_db/metanprom.duckdb $(BIN)/dbt docs generate --static --profiles-dir . --target-path target
+	@echo "docs: target/static_index.html (one offline file) or: $(BIN)/dbt docs serve --profiles-dir ."
 
 clean:
 	rm -rf $(VENV) target logs reports .metanprom-build metanprom.duckdb metanprom.duckdb.wal

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from metanprom.dashboard import write_dashboard
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.extract import load_extract
 from metanprom.paths import SHIPPED_EXTRACT, Paths
@@ -85,6 +86,12 @@ def _quality(report: BuildReport) -> None:
     report.outputs += [Path("data_quality") / "summary.html", Path("data_quality") / "index.html"]
 
 
+def _dashboard(report: BuildReport) -> None:
+    target = write_dashboard(report.paths.work_db, report.paths.work_reports / "dashboard.html", _warnings(report))
+    print(f"    wrote {target.name} ({target.stat().st_size / 1024:.0f} KiB, self-contained)")
+    report.outputs.insert(0, Path("dashboard.html"))
+
+
 def _collect(report: BuildReport) -> None:
     with duckdb.connect(str(report.paths.work_db), read_only=True) as con:
         rows = con.execute("select anomaly, row_count from marts.cleaning_summary").fetchall()
@@ -149,10 +156,24 @@ def run_build(extract: str | None = None) -> BuildReport:
         _stage(report, "statistics", lambda: _statistics(report))
         _stage(report, "data quality", lambda: _quality(report))
         _collect(report)
+        _stage(report, "dashboard", lambda: _dashboard(report))
         _stage(report, "publish", lambda: _publish(report))
     finally:
         shutil.rmtree(paths.work_dir, ignore_errors=True)
     return report
+
+
+def _warnings(report: BuildReport) -> list[str]:
+    warnings = list(report.dbt.warnings)
+    if report.new_cities:
+        warnings.append(
+            f"new city (accepted; add to seeds/ref_cities.csv if it is a branch): {', '.join(report.new_cities)}"
+        )
+    if report.quality:
+        warnings += [
+            f"data quality: {o.suite} {o.expectation}({o.column}) {o.observed}" for o in report.quality.warnings
+        ]
+    return warnings
 
 
 def format_summary(report: BuildReport) -> str:

@@ -113,5 +113,11 @@ def run_stability(connection: Any, config: StatConfig | None = None) -> list[dic
         max_size=config.max_resample_size,
     )
     rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, rows, strict=True)]
-    write_table(connection, "marts.churn_segment_stability", COLUMNS, rows)
+    write_table(
+        connection,
+        "marts.churn_segment_stability",
+        COLUMNS,
+        rows,
+        description="Bootstrap stability of the selected segments: pass share and 95 % intervals of rate and lift.",
+    )
     return rows

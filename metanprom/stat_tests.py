@@ -308,9 +308,17 @@ def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str
 
 
 def write_table(
-    connection: Any, table: str, columns: dict[str, str], rows: list[dict[str, Any]], placeholder: str = "?"
+    connection: Any,
+    table: str,
+    columns: dict[str, str],
+    rows: list[dict[str, Any]],
+    placeholder: str = "?",
+    description: str | None = None,
 ) -> None:
-    """Replace ``table`` with ``rows`` using portable DDL and a parameterised insert."""
+    """Replace ``table`` with ``rows`` using portable DDL and a parameterised insert.
+
+    ``description`` becomes the table's comment, so BI tools show it like dbt's persist_docs.
+    """
     cursor = connection.cursor()
     cursor.execute(f"drop table if exists {table}")
     cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
@@ -320,6 +328,8 @@ def write_table(
         for row in rows
     ]
     cursor.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", values)
+    if description:
+        cursor.execute(f"comment on table {table} is '{description.replace(chr(39), chr(39) * 2)}'")
 
 
 def _pct(value: float | None) -> str:
@@ -435,8 +445,20 @@ def run_step(connection: Any, report_path: Path, config: StatConfig | None = Non
     """Read dim_clients, run the tests, write marts.stat_tests(+_posthoc) and the Markdown report."""
     config = config or StatConfig.from_dbt_project()
     rows, posthoc = run_tests(read_clients(connection), config)
-    write_table(connection, "marts.stat_tests", TABLE_COLUMNS, [row.as_row() for row in rows])
-    write_table(connection, "marts.stat_tests_posthoc", POSTHOC_COLUMNS, posthoc)
+    write_table(
+        connection,
+        "marts.stat_tests",
+        TABLE_COLUMNS,
+        [row.as_row() for row in rows],
+        description="The study's hypothesis tests: one row per (hypothesis, test); Holm over the primary tests.",
+    )
+    write_table(
+        connection,
+        "marts.stat_tests_posthoc",
+        POSTHOC_COLUMNS,
+        posthoc,
+        description="Pairwise Mann-Whitney of score between product segments, Holm-adjusted.",
+    )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(render_report(rows, config), encoding="utf-8")
     return rows

@@ -17,7 +17,8 @@ cells as (
         city,
         gender,
         count(*) as clients,
-        sum(case when is_churned then 1 else 0 end) as churners
+        sum(case when is_churned then 1 else 0 end) as churners,
+        coalesce(sum(case when is_churned then balance end), 0) as churned_balance_total
     from clients
     group by product_segment, city, gender
 ),
@@ -30,7 +31,8 @@ final as (
         cells.gender,
         cast(cells.clients as bigint) as clients,
         cast(cells.churners as bigint) as churners,
-        {{ churn_figures() }}
+        {{ churn_figures() }},
+        cast(cells.churned_balance_total as {{ type_double() }}) as churned_balance_total
     from cells
     cross join overall
 )
