@@ -83,7 +83,12 @@ def build_corpus() -> dict[str, tuple[bytes, dict]]:
     add("fatal_binary.csv", bytes(range(256)) * 64, exit=2, words=["looks binary"])
     long_rows = rows()
     long_rows[4] = [*long_rows[4], "surplus"]
-    add("fatal_extra_field.csv", _csv(header, long_rows), exit=2, words=["more fields than the header", "first at line 6"])
+    add(
+        "fatal_extra_field.csv",
+        _csv(header, long_rows),
+        exit=2,
+        words=["more fields than the header", "first at line 6"],
+    )
     every_row_bad = rows()
     for index in range(len(every_row_bad)):
         _set(every_row_bad, header, index, "gender", "?")

@@ -148,3 +148,17 @@ def test_churn_profile_and_money_at_risk(shipped_build, extract_rows):
     active_churned = np.mean([r["last_activity"] == "1" for r in extract_rows if r["churn"] == "1"])
     assert profile["is_active"][0] == pytest.approx(active_churned)
     assert profile["is_active"][2] == pytest.approx(profile["is_active"][0] - profile["is_active"][1])
+
+
+def test_products_4_and_5_are_close_enough_to_merge_on_the_shipped_extract(shipped_build):
+    """The bank study merged 4 and 5 products; on the shipped data their churn does not differ (z < 1.96)."""
+    clients_4, churners_4, clients_5, churners_5 = shipped_build.query(
+        "select count(*) filter (where products = 4), count(*) filter (where products = 4 and is_churned), "
+        "count(*) filter (where products = 5), count(*) filter (where products = 5 and is_churned) from marts.dim_clients"
+    )[0]
+    from statsmodels.stats.proportion import proportions_ztest
+
+    z, p_value = proportions_ztest([churners_4, churners_5], [clients_4, clients_5])
+    assert (clients_4, churners_4, clients_5, churners_5) == (474, 300, 19, 8)
+    assert abs(z) < 1.96 and p_value > 0.05
+    assert "assert_products_4_and_5_mergeable" not in shipped_build.output.split("Build summary")[1]  # no warning
