@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test lint docs clean browser
+.PHONY: setup build test lint docs clean browser bench
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> set-up: creating $(VENV) and installing pinned dependencies"
@@ -35,6 +35,11 @@ docs: $(STAMP)
 	@mkdir -p target/docs_db && cp "$${METANPROM_DB:-metanprom.duckdb}" target/docs_db/metanprom.duckdb
 	METANPROM_DB=target/docs_db/metanprom.duckdb $(BIN)/dbt docs generate --static --profiles-dir . --target-path target
 	@echo "docs: target/static_index.html (one offline file) or: $(BIN)/dbt docs serve --profiles-dir ."
+
+# sizes: make bench BENCH_SIZES=10000,1000000,10000000 (10 M takes a few minutes)
+BENCH_SIZES ?= 10000,1000000
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --sizes $(BENCH_SIZES)
 
 clean:
 	rm -rf $(VENV) target logs reports .metanprom-build metanprom.duckdb metanprom.duckdb.wal

@@ -32,3 +32,13 @@
 {% macro default__source_row_number() -%}
     row_number() over ()
 {%- endmacro %}
+
+
+{#- string_agg with an order: DuckDB and PostgreSQL syntax; other engines dispatch. -#}
+{% macro string_agg_ordered(expression, separator, order_by) -%}
+    {{ return(adapter.dispatch('string_agg_ordered', 'metanprom')(expression, separator, order_by)) }}
+{%- endmacro %}
+
+{% macro default__string_agg_ordered(expression, separator, order_by) -%}
+    string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}

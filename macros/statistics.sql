@@ -15,13 +15,20 @@
     end
 {%- endmacro %}
 
-{#- Clamped to [0, 1]: at a rate of 0 or 1 rounding can put a bound 1e-17 outside. -#}
+{#- At a rate of 0 (or 1) the lower (upper) bound is exactly 0 (1); floating point would give
+    1e-17 or 0.9999999999999998, which breaks ci_low <= rate <= ci_high. Clamped to [0, 1]. -#}
 {% macro wilson_low(successes, trials) -%}
-    greatest(0.0, {{ wilson_bound(successes, trials, 'low') }})
+    case
+        when {{ successes }} <= 0 then 0.0
+        else greatest(0.0, {{ wilson_bound(successes, trials, 'low') }})
+    end
 {%- endmacro %}
 
 {% macro wilson_high(successes, trials) -%}
-    least(1.0, {{ wilson_bound(successes, trials, 'high') }})
+    case
+        when {{ successes }} >= {{ trials }} then 1.0
+        else least(1.0, {{ wilson_bound(successes, trials, 'high') }})
+    end
 {%- endmacro %}
 
 

@@ -138,7 +138,7 @@ function wilson(k, n) {
   if (!n) return [0, 0];
   const p = k / n, d = 1 + Z * Z / n, c = (p + Z * Z / (2 * n)) / d;
   const h = Z * Math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / d;
-  return [Math.max(0, c - h), Math.min(1, c + h)];
+  return [k <= 0 ? 0 : Math.max(0, c - h), k >= n ? 1 : Math.min(1, c + h)];
 }
 const fmtInt = (x) => Math.round(x).toLocaleString("en-US");
 const fmtPct = (x) => (x * 100).toFixed(1) + " %";

@@ -1,8 +1,9 @@
-"""Stability of the selected segments under resampling (Poisson bootstrap, fixed seed).
+"""Stability of the selected segments under resampling (Poisson bootstrap on aggregated patterns, fixed seed).
 
 For each resample every client gets a Poisson(1) weight; a segment "holds" when its weighted
 size share and lift still pass the selection thresholds. Writes ``marts.churn_segment_stability``.
-Above ``max_resample_size`` clients a seeded subsample is resampled, so the cost stays bounded.
+The cost does not grow with the client count: clients are first aggregated in SQL into at most
+2^(segments + 1) patterns of (churned, membership).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _thresholds(path: Path = REPO_ROOT / "dbt_project.yml") -> tuple[float, floa
 
 
 def segment_stability(
+    counts: np.ndarray,
     churned: np.ndarray,
     membership: np.ndarray,
     *,
@@ -45,30 +47,26 @@ def segment_stability(
     min_lift: float,
     resamples: int,
     seed: int,
-    max_size: int,
 ) -> list[dict[str, float]]:
     """Bootstrap pass share and 95 % percentile intervals of each segment's churn rate and lift.
 
-    ``churned``: bool per client; ``membership``: bool matrix clients x segments.
+    The clients come aggregated into patterns: ``counts[p]`` clients share churn flag
+    ``churned[p]`` and segment membership row ``membership[p]`` (patterns x segments). A Poisson
+    bootstrap gives each client a Poisson(1) weight; the weights of a pattern's c clients add up
+    to a Poisson(c) draw, so drawing once per pattern is the same bootstrap at any size.
     """
     rng = np.random.default_rng(seed)
-    if churned.size > max_size:
-        keep = rng.choice(churned.size, size=max_size, replace=False)
-        churned, membership = churned[keep], membership[keep]
     member = membership.astype(np.float64)
     churn = churned.astype(np.float64)
-    rates = np.empty((resamples, member.shape[1]))
-    lifts = np.empty_like(rates)
-    passes = np.empty_like(rates, dtype=bool)
-    for index in range(resamples):  # a loop over resamples; each is vectorised over clients
-        weights = rng.poisson(1.0, size=churn.size).astype(np.float64)
-        total, total_churn = weights.sum(), weights @ churn
-        clients = weights @ member
-        churners = (weights * churn) @ member
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rates[index] = churners / clients
-            lifts[index] = rates[index] / (total_churn / total)
-        passes[index] = (clients >= min_share * total) & (lifts[index] >= min_lift)
+    weights = rng.poisson(counts.astype(np.float64), size=(resamples, counts.size)).astype(np.float64)
+    totals = weights.sum(axis=1)
+    overall = (weights @ churn) / totals
+    clients = weights @ member
+    churners = (weights * churn) @ member
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = churners / clients
+        lifts = rates / overall[:, None]
+    passes = (clients >= min_share * totals[:, None]) & (lifts >= min_lift)
     rate_low, rate_high = np.nanpercentile(rates, [2.5, 97.5], axis=0)
     lift_low, lift_high = np.nanpercentile(lifts, [2.5, 97.5], axis=0)
     share = passes.mean(axis=0)
@@ -87,30 +85,30 @@ def segment_stability(
 
 
 def run_stability(connection: Any, config: StatConfig | None = None) -> list[dict[str, Any]]:
-    """Read clients and segment members, write marts.churn_segment_stability, return its rows."""
+    """Aggregate clients into (churn, membership) patterns in SQL, bootstrap them, write the table."""
     config = config or StatConfig.from_dbt_project()
     min_share, min_lift, resamples = _thresholds()
     cursor = connection.cursor()
-    cursor.execute("select client_key, is_churned from marts.dim_clients order by client_key")
-    clients = cursor.fetchall()
-    keys = np.array([row[0] for row in clients], dtype=object)
-    churned = np.array([bool(row[1]) for row in clients])
-    cursor.execute("select segment_id, client_key from marts.churn_segment_members order by segment_id")
-    members = cursor.fetchall()
-    segment_ids = sorted({row[0] for row in members})
-    membership = np.zeros((keys.size, len(segment_ids)), dtype=bool)
-    if members:
-        member_keys = np.array([row[1] for row in members], dtype=object)
-        member_segments = np.searchsorted(np.array(segment_ids, dtype=object), [row[0] for row in members])
-        membership[np.searchsorted(keys, member_keys), member_segments] = True
+    cursor.execute("select distinct segment_id from marts.churn_segments order by segment_id")
+    segment_ids = [row[0] for row in cursor.fetchall()]
+    flags = ", ".join(
+        f"max(case when members.segment_id = ? then 1 else 0 end) as in_segment_{index}"
+        for index in range(len(segment_ids))
+    )
+    flag_names = ", ".join(f"in_segment_{index}" for index in range(len(segment_ids)))
+    per_client = (
+        f"select clients.client_key, clients.is_churned{', ' + flags if flags else ''} "
+        "from marts.dim_clients as clients left join marts.churn_segment_members as members "
+        "on clients.client_key = members.client_key group by clients.client_key, clients.is_churned"
+    )
+    group = f"is_churned{', ' + flag_names if flag_names else ''}"
+    cursor.execute(f"select {group}, count(*) from ({per_client}) as per_client group by {group}", segment_ids)
+    patterns = cursor.fetchall()
+    churned = np.array([bool(row[0]) for row in patterns])
+    membership = np.array([[bool(v) for v in row[1:-1]] for row in patterns], dtype=bool).reshape(len(patterns), -1)
+    counts = np.array([row[-1] for row in patterns], dtype=np.int64)
     rows = segment_stability(
-        churned,
-        membership,
-        min_share=min_share,
-        min_lift=min_lift,
-        resamples=resamples,
-        seed=config.seed,
-        max_size=config.max_resample_size,
+        counts, churned, membership, min_share=min_share, min_lift=min_lift, resamples=resamples, seed=config.seed
     )
     rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, rows, strict=True)]
     write_table(

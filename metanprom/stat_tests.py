@@ -96,7 +96,7 @@ class StatConfig:
     alpha: float = 0.05
     bootstrap_resamples: int = 1000
     seed: int = 20261124
-    max_resample_size: int = 100_000
+    max_resample_size: int = 20_000
     skew_limit: float = 1.0
 
     @classmethod

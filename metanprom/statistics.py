@@ -189,7 +189,9 @@ def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
     denominator = 1 + Z_95**2 / trials
     centre = (p + Z_95**2 / (2 * trials)) / denominator
     half = Z_95 * np.sqrt(p * (1 - p) / trials + Z_95**2 / (4 * trials**2)) / denominator
-    return float(centre - half), float(centre + half)
+    low = 0.0 if successes <= 0 else max(0.0, float(centre - half))
+    high = 1.0 if successes >= trials else min(1.0, float(centre + half))
+    return low, high
 
 
 def compare_proportions(base: TestResult, x_a: int, n_a: int, x_b: int, n_b: int) -> list[TestResult]:

@@ -1,4 +1,5 @@
--- Members of the eligible candidates (enough clients, enough lift): the input of the selection.
+-- The sign patterns (with their clients and churners) of each eligible candidate: the input of
+-- the selection. A pattern belongs to a candidate when it holds all the candidate's signs.
 with
 
 candidates as (
@@ -6,24 +7,24 @@ candidates as (
     where is_eligible
 ),
 
-client_signs as (
-    select * from {{ ref('int_client_signs') }}
+pattern_signs as (
+    select * from {{ ref('int_sign_patterns') }}
 ),
 
 members as (
     select
         candidates.candidate_id,
-        first_sign.client_key,
-        first_sign.is_churned,
-        first_sign.balance
+        first_sign.sign_pattern,
+        first_sign.clients,
+        first_sign.churners
     from candidates
-    inner join client_signs as first_sign
+    inner join pattern_signs as first_sign
         on candidates.sign_a = first_sign.sign_id
-    inner join client_signs as second_sign
-        on first_sign.client_key = second_sign.client_key
+    inner join pattern_signs as second_sign
+        on first_sign.sign_pattern = second_sign.sign_pattern
         and candidates.sign_b = second_sign.sign_id
-    left join client_signs as third_sign
-        on first_sign.client_key = third_sign.client_key
+    left join pattern_signs as third_sign
+        on first_sign.sign_pattern = third_sign.sign_pattern
         and candidates.sign_c = third_sign.sign_id
     where candidates.sign_c is null
         or third_sign.sign_id is not null

@@ -1,4 +1,5 @@
--- Greedy selection of segments among the eligible candidates (var segment_max_count rounds):
+-- Greedy selection of segments among the eligible candidates (var segment_max_count rounds),
+-- on sign patterns weighted by their clients and churners (int_segment_candidate_members):
 -- each round picks the candidate reaching the most churners not yet reached by the segments
 -- already picked (ties: higher lift, then candidate_id), skipping near-duplicates, i.e.
 -- candidates whose Jaccard overlap with a picked segment exceeds var segment_max_overlap.
@@ -29,7 +30,7 @@ picked_before_{{ round }} as (
 ),
 
 reached_{{ round }} as (
-    select distinct members.client_key
+    select distinct members.sign_pattern
     from members
     inner join picked_before_{{ round }} as picked
         on members.candidate_id = picked.candidate_id
@@ -46,12 +47,12 @@ open_candidates_{{ round }} as (
 gains_{{ round }} as (
     select
         open_candidates.candidate_id,
-        sum(case when members.is_churned and reached.client_key is null then 1 else 0 end) as new_churners
+        sum(case when reached.sign_pattern is null then members.churners else 0 end) as new_churners
     from open_candidates_{{ round }} as open_candidates
     inner join members
         on open_candidates.candidate_id = members.candidate_id
     left join reached_{{ round }} as reached
-        on members.client_key = reached.client_key
+        on members.sign_pattern = reached.sign_pattern
     group by open_candidates.candidate_id
 ),
 
@@ -59,10 +60,10 @@ shared_{{ round }} as (
     select
         members.candidate_id,
         picked_members.candidate_id as picked_id,
-        count(*) as shared_clients
+        sum(members.clients) as shared_clients
     from members
     inner join members as picked_members
-        on members.client_key = picked_members.client_key
+        on members.sign_pattern = picked_members.sign_pattern
     inner join picked_before_{{ round }} as picked
         on picked_members.candidate_id = picked.candidate_id
     group by members.candidate_id, picked_members.candidate_id

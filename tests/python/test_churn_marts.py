@@ -162,3 +162,11 @@ def test_products_4_and_5_are_close_enough_to_merge_on_the_shipped_extract(shipp
     assert (clients_4, churners_4, clients_5, churners_5) == (474, 300, 19, 8)
     assert abs(z) < 1.96 and p_value > 0.05
     assert "assert_products_4_and_5_mergeable" not in shipped_build.output.split("Build summary")[1]  # no warning
+
+
+def test_wilson_bounds_are_exact_at_rates_0_and_1(shipped_build):
+    """A bucket where everyone (or no one) churned has ci_high = 1 (ci_low = 0) exactly, not 1 - 2e-16."""
+    rows = shipped_build.query("select churners, clients, ci_low, ci_high from marts.churn_by_feature")
+    full = [row for row in rows if row[0] == row[1]]
+    assert full and all(row[3] == 1.0 for row in full)  # products 0: 1 of 1 churned
+    assert all(row[2] <= row[0] / row[1] <= row[3] for row in rows)

@@ -109,14 +109,11 @@ def test_stability_recognises_a_fragile_segment():
     strong = churned | (rng.random(4_000) < 0.05)  # almost all churners: lift far above 2
     borderline = rng.random(4_000) < 0.1
     borderline[churned] = rng.random(churned.sum()) < 0.2  # lift about 2, size about 10 %
+    membership = np.column_stack([strong, borderline])
+    # aggregate the clients into patterns, as run_stability does in SQL
+    keys, counts = np.unique(np.column_stack([churned, membership]), axis=0, return_counts=True)
     result = segment_stability(
-        churned,
-        np.column_stack([strong, borderline]),
-        min_share=0.05,
-        min_lift=2.0,
-        resamples=100,
-        seed=1,
-        max_size=10_000,
+        counts, keys[:, 0].astype(bool), keys[:, 1:].astype(bool), min_share=0.05, min_lift=2.0, resamples=100, seed=1
     )
     assert result[0]["pass_share"] == 1.0
     assert result[1]["pass_share"] < result[0]["pass_share"]

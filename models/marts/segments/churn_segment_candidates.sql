@@ -1,12 +1,14 @@
 -- Every conjunction of 2 or 3 signs of different families, evaluated: clients, churners, rate,
 -- Wilson interval, lift, share of all churners, balance at risk. Empty combinations are absent.
+-- Evaluated on aggregated sign patterns (int_sign_patterns): a client is in a candidate when
+-- its pattern holds the candidate's signs, so pattern weights add up to the exact figures.
 -- balance_at_risk = known balances of the segment's clients who have not churned yet (the
 -- money still in the bank held by clients who share the churners' signs);
 -- expected_balance_loss = balance_at_risk x churn_rate.
 with
 
-client_signs as (
-    select * from {{ ref('int_client_signs') }}
+pattern_signs as (
+    select * from {{ ref('int_sign_patterns') }}
 ),
 
 signs as (
@@ -27,37 +29,39 @@ overall as (
 
 pairs as (
     select
-        first_sign.client_key,
+        first_sign.sign_pattern,
         first_sign.sign_id as sign_a,
         second_sign.sign_id as sign_b,
         cast(null as varchar) as sign_c,
-        first_sign.is_churned,
-        first_sign.balance
-    from client_signs as first_sign
-    inner join client_signs as second_sign
-        on first_sign.client_key = second_sign.client_key
+        first_sign.clients,
+        first_sign.churners,
+        first_sign.retained_balance,
+        first_sign.churned_balance
+    from pattern_signs as first_sign
+    inner join pattern_signs as second_sign
+        on first_sign.sign_pattern = second_sign.sign_pattern
         and first_sign.sign_id < second_sign.sign_id
         and first_sign.sign_family <> second_sign.sign_family
 ),
 
 triples as (
     select
-        pairs.client_key,
-        pairs.sign_a,
-        pairs.sign_b,
+        first_sign.sign_pattern,
+        first_sign.sign_id as sign_a,
+        second_sign.sign_id as sign_b,
         third_sign.sign_id as sign_c,
-        pairs.is_churned,
-        pairs.balance
-    from pairs
-    inner join client_signs as second_sign
-        on pairs.client_key = second_sign.client_key
-        and pairs.sign_b = second_sign.sign_id
-    inner join client_signs as first_sign
-        on pairs.client_key = first_sign.client_key
-        and pairs.sign_a = first_sign.sign_id
-    inner join client_signs as third_sign
-        on pairs.client_key = third_sign.client_key
-        and pairs.sign_b < third_sign.sign_id
+        first_sign.clients,
+        first_sign.churners,
+        first_sign.retained_balance,
+        first_sign.churned_balance
+    from pattern_signs as first_sign
+    inner join pattern_signs as second_sign
+        on first_sign.sign_pattern = second_sign.sign_pattern
+        and first_sign.sign_id < second_sign.sign_id
+        and first_sign.sign_family <> second_sign.sign_family
+    inner join pattern_signs as third_sign
+        on first_sign.sign_pattern = third_sign.sign_pattern
+        and second_sign.sign_id < third_sign.sign_id
         and third_sign.sign_family <> first_sign.sign_family
         and third_sign.sign_family <> second_sign.sign_family
 ),
@@ -73,14 +77,13 @@ aggregated as (
         sign_a,
         sign_b,
         sign_c,
-        count(*) as clients,
-        sum(case when is_churned then 1 else 0 end) as churners,
-        coalesce(sum(case when not is_churned then balance end), 0) as balance_at_risk,
-        coalesce(sum(case when is_churned then balance end), 0) as churned_balance
+        sum(clients) as clients,
+        sum(churners) as churners,
+        sum(retained_balance) as balance_at_risk,
+        sum(churned_balance) as churned_balance
     from memberships
     group by sign_a, sign_b, sign_c
 ),
-
 with_figures as (
     select
         aggregated.*,

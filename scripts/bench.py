@@ -1,0 +1,237 @@
+"""Benchmark: the full pipeline on generated extracts, side by side with a pandas baseline.
+
+    python scripts/bench.py [--sizes 10000,1000000,10000000] [--seed 1] [--out reports/benchmark.md]
+
+For each size: generate an extract (scripts/generate_extract.py, not timed as pipeline), run
+`python -m metanprom build` on it in a subprocess (stages timed by the build itself, dbt split into
+models and tests), then, on the same file, a pandas baseline that does the course notebooks' work:
+read_csv, clean, churn by every feature (qcut bins, groupby), Wilson intervals, product-segment
+profiles, churned-vs-retained portrait, and the hypothesis tests with scipy. Peak RSS is the
+largest resident set of the run's processes (getrusage of the children). Writes a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE_STAGES = ["load", "dbt models", "dbt tests", "statistics", "data quality", "dashboard", "publish"]
+
+_MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+completed = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+print(json.dumps({"returncode": completed.returncode, "seconds": time.perf_counter() - started,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "stderr": completed.stderr[-3000:]}))
+"""
+
+
+def _measured(command: list[str], env: dict[str, str]) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(output.stdout)
+
+
+def pandas_baseline(path: str) -> dict[str, float]:
+    """The notebooks' method on the same file; returns the seconds of each part."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    times: dict[str, float] = {}
+    started = time.perf_counter()
+    frame = pd.read_csv(path)
+    times["load"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    frame.columns = [name.lower() for name in frame.columns]
+    frame = frame.rename(columns={"userid": "user_id"})
+    frame = frame.drop_duplicates(subset=["user_id", "city"])
+    for column in ("score", "age"):
+        frame[column] = frame[column].astype("Int64")
+    frame["product_segment"] = np.where(frame["products"] >= 4, "4+", frame["products"].astype(str))
+    overall = frame["churn"].mean()
+
+    def wilson(k: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+        z = 1.959963984540054
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+
+    tables = []
+    for feature in ("city", "gender", "equity", "products", "credit_card", "last_activity"):
+        tables.append(
+            frame.groupby(frame[feature].astype(str), dropna=False)["churn"]
+            .agg(["count", "sum"])
+            .assign(feature=feature)
+        )
+    for feature in ("age", "score", "balance", "est_salary"):
+        bins = pd.qcut(frame[feature].astype(float), 10, duplicates="drop").astype(str)
+        tables.append(frame.groupby(bins, dropna=False)["churn"].agg(["count", "sum"]).assign(feature=feature))
+    by_feature = pd.concat(tables)
+    by_feature["rate"] = by_feature["sum"] / by_feature["count"]
+    by_feature["ci_low"], by_feature["ci_high"] = wilson(by_feature["sum"], by_feature["count"])
+    by_feature["lift"] = by_feature["rate"] / overall
+    by_feature["prone"] = by_feature["ci_low"] > overall
+    segments = frame.groupby("product_segment").agg(
+        clients=("churn", "size"),
+        churners=("churn", "sum"),
+        median_age=("age", "median"),
+        median_score=("score", "median"),
+        median_balance=("balance", "median"),
+        median_salary=("est_salary", "median"),
+        share_women=("gender", lambda s: (s == "Ж").mean()),
+        share_active=("last_activity", "mean"),
+        share_card=("credit_card", "mean"),
+    )
+    segments["ci_low"], segments["ci_high"] = wilson(segments["churners"], segments["clients"])
+    frame.groupby("churn")[["age", "score", "equity", "balance", "products", "est_salary"]].agg(["mean", "median"])
+    frame.groupby(["product_segment", "city", "gender"])["churn"].agg(["count", "sum"])
+    times["marts"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    churned = frame["churn"] == 1
+    for metric in ("est_salary", "balance", "age", "score"):
+        a, b = frame.loc[churned, metric].dropna().astype(float), frame.loc[~churned, metric].dropna().astype(float)
+        stats.mannwhitneyu(a, b, alternative="two-sided")
+        stats.ttest_ind(a, b, equal_var=False)
+    one, two = frame.loc[frame["products"] == 1, "est_salary"], frame.loc[frame["products"] == 2, "est_salary"]
+    stats.mannwhitneyu(one, two, alternative="two-sided")
+    stats.ttest_ind(one, two, equal_var=False)
+    stats.kruskal(*[group["score"].astype(float) for _, group in frame.groupby("product_segment") if len(group) > 1])
+    for flag in ("last_activity", "credit_card"):
+        stats.chi2_contingency(pd.crosstab(frame[flag], frame["churn"]))
+    times["tests"] = time.perf_counter() - started
+    return times
+
+
+def run(sizes: list[int], seed: int, out: Path) -> str:
+    """Benchmark every size; return the Markdown report (also written to ``out``)."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="metanprom-bench-") as tmp:
+        for size in sizes:
+            work = Path(tmp) / str(size)
+            work.mkdir()
+            extract = work / "extract.csv"
+            print(f"==> {size:,} clients: generating", flush=True)
+            generated = _measured(
+                [
+                    sys.executable,
+                    str(REPO / "scripts" / "generate_extract.py"),
+                    "--clients",
+                    str(size),
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(extract),
+                ],
+                dict(os.environ),
+            )
+            env = dict(
+                os.environ,
+                METANPROM_DB=str(work / "warehouse.duckdb"),
+                METANPROM_REPORTS=str(work / "reports"),
+                DBT_TARGET_PATH=str(work / "target"),
+                DBT_LOG_PATH=str(work / "logs"),
+                METANPROM_EXTRACT=str(extract),
+                METANPROM_SPLIT_DBT="1",
+                METANPROM_TIMINGS=str(work / "timings.json"),
+            )
+            print(f"==> {size:,} clients: pipeline", flush=True)
+            pipeline = _measured([sys.executable, "-m", "metanprom", "build"], env)
+            if pipeline["returncode"] != 0:
+                raise SystemExit(f"pipeline failed at {size:,} clients:\n{pipeline['stderr']}")
+            stages = json.loads((work / "timings.json").read_text(encoding="utf-8"))
+            print(f"==> {size:,} clients: pandas baseline", flush=True)
+            baseline = _measured(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import json, sys; sys.path.insert(0, {str(REPO / 'scripts')!r}); "
+                    f"from bench import pandas_baseline; print(json.dumps(pandas_baseline({str(extract)!r})), file=sys.stderr)",
+                ],
+                env,
+            )
+            pandas_times = json.loads(baseline["stderr"].strip().splitlines()[-1])
+            rows.append((size, generated, stages, pipeline, pandas_times, baseline))
+
+    header = [
+        "clients",
+        "generate s",
+        *[f"{s} s" for s in PIPELINE_STAGES],
+        "pipeline total s",
+        "peak RSS MB",
+        "pandas load+marts s",
+        "pandas tests s",
+        "pandas total s",
+        "pandas peak RSS MB",
+        "load+dbt vs pandas load+marts",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for size, generated, stages, pipeline, pandas_times, baseline in rows:
+        ours = stages.get("load", 0) + stages.get("dbt models", 0) + stages.get("dbt tests", 0)
+        theirs = pandas_times["load"] + pandas_times["marts"]
+        cells = [
+            f"{size:,}",
+            f"{generated['seconds']:.1f}",
+            *[f"{stages.get(s, 0):.1f}" for s in PIPELINE_STAGES],
+            f"{pipeline['seconds']:.1f}",
+            f"{pipeline['peak_rss_mb']:.0f}",
+            f"{theirs:.1f}",
+            f"{pandas_times['tests']:.1f}",
+            f"{baseline['seconds']:.1f}",
+            f"{baseline['peak_rss_mb']:.0f}",
+            f"{theirs / ours:.2f}x",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = {size: pipeline["seconds"] for size, _, _, pipeline, _, _ in rows}
+    notes = []
+    if 1_000_000 in totals and 10_000_000 in totals:
+        notes.append(f"time(10 M) / time(1 M) = {totals[10_000_000] / totals[1_000_000]:.1f}")
+    largest = rows[-1]
+    dominant = max(PIPELINE_STAGES, key=lambda s: largest[2].get(s, 0))
+    notes.append(f"dominant stage at {largest[0]:,} clients: {dominant} ({largest[2].get(dominant, 0):.1f} s)")
+    report = "\n".join(
+        [
+            "# Benchmark",
+            "",
+            f"Machine: {os.cpu_count()} cores; seed {seed}; times in seconds, measured in one run (`make bench`).",
+            "Pipeline total = the `python -m metanprom build` process (Python start-up included); the pandas baseline",
+            "does the course notebooks' work on the same file. The last column is the pandas baseline's load + marts",
+            "time divided by the pipeline's load + dbt models + dbt tests time.",
+            "",
+            *lines,
+            "",
+            *[f"- {note}" for note in notes],
+            "",
+        ]
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report, encoding="utf-8")
+    return report
+
+
+def main() -> None:
+    """Parse the command line and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--sizes", default="10000,1000000", help="comma-separated client counts (add 10000000 for 10 M)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=REPO / "reports" / "benchmark.md")
+    args = parser.parse_args()
+    print(run([int(size) for size in args.sizes.split(",")], args.seed, args.out))
+
+
+if __name__ == "__main__":
+    main()
