@@ -95,6 +95,7 @@ class StatConfig:
 
     alpha: float = 0.05
     bootstrap_resamples: int = 1000
+    kruskal_bootstrap_resamples: int = 200
     seed: int = 20261124
     max_resample_size: int = 20_000
     skew_limit: float = 1.0
@@ -107,6 +108,9 @@ class StatConfig:
         return cls(
             alpha=float(variables.get("stat_alpha", defaults.alpha)),
             bootstrap_resamples=int(variables.get("stat_bootstrap_resamples", defaults.bootstrap_resamples)),
+            kruskal_bootstrap_resamples=int(
+                variables.get("stat_kruskal_bootstrap_resamples", defaults.kruskal_bootstrap_resamples)
+            ),
             seed=int(variables.get("stat_seed", defaults.seed)),
             max_resample_size=int(variables.get("stat_max_resample_size", defaults.max_resample_size)),
             skew_limit=float(variables.get("stat_skew_limit", defaults.skew_limit)),
@@ -231,7 +235,7 @@ def run_tests(data: dict[str, np.ndarray], config: StatConfig) -> tuple[list[Tes
                 "",
             ),
             groups,
-            **options,
+            **{**options, "n_boot": config.kruskal_bootstrap_resamples},
         )
     )
     posthoc = _posthoc(groups, config)

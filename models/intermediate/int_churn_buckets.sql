@@ -4,8 +4,12 @@
 -- the merged signal, see churn_signals).
 with
 
-buckets as (
-    select * from {{ ref('int_client_feature_buckets') }}
+client_buckets as (
+    select * from {{ ref('int_client_buckets') }}
+),
+
+catalog as (
+    select * from {{ ref('int_feature_bucket_catalog') }}
 ),
 
 clients as (
@@ -20,23 +24,42 @@ overall as (
     from clients
 ),
 
-aggregated as (
+per_bucket as (
+    {% for feature in churn_features() %}
     select
-        feature,
-        feature_kind,
-        feature_order,
-        bucket,
-        bucket_order,
-        lower_bound,
-        upper_bound,
+        '{{ feature.name }}' as feature,
+        {{ feature.name }}_bucket as bucket_order,
         count(*) as clients,
         sum(case when is_churned then 1 else 0 end) as churners,
         coalesce(sum(balance), 0) as balance_total,
         coalesce(sum(case when is_churned then balance end), 0) as churned_balance_total,
         coalesce(sum(est_salary), 0) as est_salary_total,
         coalesce(sum(case when is_churned then est_salary end), 0) as churned_est_salary_total
-    from buckets
-    group by feature, feature_kind, feature_order, bucket, bucket_order, lower_bound, upper_bound
+    from client_buckets
+    group by {{ feature.name }}_bucket
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+aggregated as (
+    select
+        catalog.feature,
+        catalog.feature_kind,
+        catalog.feature_order,
+        catalog.bucket,
+        catalog.bucket_order,
+        catalog.lower_bound,
+        catalog.upper_bound,
+        per_bucket.clients,
+        per_bucket.churners,
+        per_bucket.balance_total,
+        per_bucket.churned_balance_total,
+        per_bucket.est_salary_total,
+        per_bucket.churned_est_salary_total
+    from per_bucket
+    inner join catalog
+        on per_bucket.feature = catalog.feature
+        and per_bucket.bucket_order = catalog.bucket_order
 ),
 
 with_figures as (

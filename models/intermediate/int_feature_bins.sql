@@ -6,10 +6,17 @@
 {%- set continuous = churn_features() | selectattr('kind', 'equalto', 'continuous') | list %}
 with
 
+client_features as (
+    select * from {{ ref('int_client_features') }}
+),
+
 feature_values as (
-    select * from {{ ref('int_client_feature_values') }}
-    where feature_kind = 'continuous'
-        and value_number is not null
+    {% for feature in continuous %}
+    select '{{ feature.name }}' as feature, {{ feature.name }}_number as value_number
+    from client_features
+    where {{ feature.name }}_number is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 quantiles as (

@@ -1,50 +1,48 @@
--- Distinct sign patterns with their clients, churners and balances, and one row per
--- (pattern, sign) for the candidate joins.
+-- Distinct sign patterns with their clients, churners and balances, one row per
+-- (pattern, sign) for the candidate joins. sign_family: the feature; the product segment's
+-- signs share the family 'products' with the products signals (never combined together).
 with
 
 client_patterns as (
     select * from {{ ref('int_client_sign_patterns') }}
 ),
 
-client_signs as (
-    select * from {{ ref('int_client_signs') }}
-),
-
-pattern_figures as (
+patterns as (
     select
         sign_pattern,
+        {% for feature in churn_features() -%}
+        sign_{{ feature.name }},
+        {% endfor -%}
+        sign_product_segment,
         count(*) as clients,
         sum(case when is_churned then 1 else 0 end) as churners,
         coalesce(sum(case when not is_churned then balance end), 0) as retained_balance,
-        coalesce(sum(case when is_churned then balance end), 0) as churned_balance,
-        min(client_key) as example_client_key
+        coalesce(sum(case when is_churned then balance end), 0) as churned_balance
     from client_patterns
-    group by sign_pattern
+    group by
+        sign_pattern,
+        {% for feature in churn_features() -%}
+        sign_{{ feature.name }},
+        {% endfor -%}
+        sign_product_segment
 ),
 
 pattern_signs as (
-    -- the signs of a pattern are those of any one of its clients
-    select
-        pattern_figures.sign_pattern,
-        client_signs.sign_id,
-        client_signs.sign_family
-    from pattern_figures
-    inner join client_signs
-        on pattern_figures.example_client_key = client_signs.client_key
+    {% for feature in churn_features() %}
+    select sign_pattern, sign_{{ feature.name }} as sign_id, '{{ feature.name }}' as sign_family,
+        clients, churners, retained_balance, churned_balance
+    from patterns
+    where sign_{{ feature.name }} is not null
+    union all
+    {% endfor %}
+    select sign_pattern, sign_product_segment as sign_id, 'products' as sign_family,
+        clients, churners, retained_balance, churned_balance
+    from patterns
+    where sign_product_segment is not null
 ),
 
 final as (
-    select
-        pattern_signs.sign_pattern,
-        pattern_signs.sign_id,
-        pattern_signs.sign_family,
-        pattern_figures.clients,
-        pattern_figures.churners,
-        pattern_figures.retained_balance,
-        pattern_figures.churned_balance
-    from pattern_signs
-    inner join pattern_figures
-        on pattern_signs.sign_pattern = pattern_figures.sign_pattern
+    select * from pattern_signs
 )
 
 select * from final

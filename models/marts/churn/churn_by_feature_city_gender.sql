@@ -2,41 +2,43 @@
 -- (its rates and intervals are recomputed from clients and churners of the selected cells).
 with
 
-buckets as (
-    select * from {{ ref('int_client_feature_buckets') }}
+client_buckets as (
+    select * from {{ ref('int_client_buckets') }}
 ),
 
-clients as (
-    select * from {{ ref('dim_clients') }}
+catalog as (
+    select * from {{ ref('int_feature_bucket_catalog') }}
 ),
 
 cells as (
+    {% for feature in churn_features() %}
     select
-        buckets.feature,
-        buckets.feature_order,
-        buckets.bucket,
-        buckets.bucket_order,
-        clients.city,
-        clients.gender,
+        '{{ feature.name }}' as feature,
+        {{ feature.name }}_bucket as bucket_order,
+        city,
+        gender,
         count(*) as clients,
-        sum(case when buckets.is_churned then 1 else 0 end) as churners
-    from buckets
-    inner join clients
-        on buckets.client_key = clients.client_key
-    group by buckets.feature, buckets.feature_order, buckets.bucket, buckets.bucket_order, clients.city, clients.gender
+        sum(case when is_churned then 1 else 0 end) as churners
+    from client_buckets
+    group by {{ feature.name }}_bucket, city, gender
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (
     select
-        feature,
-        cast(feature_order as integer) as feature_order,
-        bucket,
-        cast(bucket_order as integer) as bucket_order,
-        city,
-        gender,
-        cast(clients as bigint) as clients,
-        cast(churners as bigint) as churners
+        catalog.feature,
+        cast(catalog.feature_order as integer) as feature_order,
+        catalog.bucket,
+        cast(catalog.bucket_order as integer) as bucket_order,
+        cells.city,
+        cells.gender,
+        cast(cells.clients as bigint) as clients,
+        cast(cells.churners as bigint) as churners
     from cells
+    inner join catalog
+        on cells.feature = catalog.feature
+        and cells.bucket_order = catalog.bucket_order
 )
 
 select * from final
