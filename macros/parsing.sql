@@ -7,30 +7,35 @@
 {%- endmacro %}
 
 
+{#- The text as a number (null when it is not one). Staging computes it once per column and
+    the macros below take that number, so each value is cast a single time. -#}
+{% macro to_double(column) -%}
+    {{ safe_cast(column, type_double()) }}
+{%- endmacro %}
+
+
 {#- A finite number. 'nan', 'inf' and text give null. -#}
-{% macro parse_double(column) -%}
+{% macro parse_double(number) -%}
     case
-        when {{ safe_cast(column, type_double()) }} between -1e300 and 1e300
-            then {{ safe_cast(column, type_double()) }}
+        when {{ number }} between -1e300 and 1e300 then {{ number }}
     end
 {%- endmacro %}
 
 
 {#- A whole number written as "850" or "850.0" (the extract writes score and age as
     floats). "850.5" is not a whole number and gives null rather than a rounded value. -#}
-{% macro parse_integer(column, data_type='integer', limit=2147483647) -%}
+{% macro parse_integer(number, data_type='integer', limit=2147483647) -%}
     case
-        when {{ safe_cast(column, type_double()) }} between -{{ limit }} and {{ limit }}
-            and {{ safe_cast(column, type_double()) }} = floor({{ safe_cast(column, type_double()) }})
-            then cast({{ safe_cast(column, type_double()) }} as {{ data_type }})
+        when {{ number }} between -{{ limit }} and {{ limit }} and {{ number }} = floor({{ number }})
+            then cast({{ number }} as {{ data_type }})
     end
 {%- endmacro %}
 
 
 {#- A 0/1 column as a boolean; anything else gives null. -#}
-{% macro parse_flag(column) -%}
-    case {{ parse_integer(column) }}
-        when 1 then true
-        when 0 then false
+{% macro parse_flag(number) -%}
+    case
+        when {{ number }} = 1 then true
+        when {{ number }} = 0 then false
     end
 {%- endmacro %}

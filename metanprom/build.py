@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from metanprom.dashboard import write_dashboard
+from metanprom.db import connect
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.extract import load_extract
 from metanprom.paths import SHIPPED_EXTRACT, Paths
@@ -52,7 +51,7 @@ def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
 def _load(report: BuildReport, extract: str | None) -> None:
     paths = report.paths
     if extract:
-        with duckdb.connect(str(paths.work_db)) as con:
+        with connect(paths.work_db) as con:
             loaded = load_extract(con, Path(extract))
         print(f"    loaded {loaded.rows:,} rows from {extract} into raw.bank_scrooge (all text)")
         if loaded.blank_lines_skipped:
@@ -63,7 +62,7 @@ def _load(report: BuildReport, extract: str | None) -> None:
 
 def _statistics(report: BuildReport) -> None:
     target = report.paths.work_reports / "stat_tests.md"
-    with duckdb.connect(str(report.paths.work_db)) as con:
+    with connect(report.paths.work_db) as con:
         rows = run_step(con, target)
         stability = run_stability(con)
     primary = [row for row in rows if row.is_primary]
@@ -94,7 +93,7 @@ def _dashboard(report: BuildReport) -> None:
 
 
 def _collect(report: BuildReport) -> None:
-    with duckdb.connect(str(report.paths.work_db), read_only=True) as con:
+    with connect(report.paths.work_db, read_only=True) as con:
         rows = con.execute("select anomaly, row_count from marts.cleaning_summary").fetchall()
         report.counts = {str(name): int(count) for name, count in rows}
         report.rejected_by_reason = [

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from metanprom.db import connect
+
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     cursor = con.execute(sql)
@@ -26,7 +28,7 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
 
 def collect(db_path: Path, warnings: list[str]) -> dict[str, Any]:
     """Read everything the page shows from the marts (read-only)."""
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:
         data = {
             "segmentsByCell": _records(
                 con,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -52,6 +53,8 @@ def run_dbt(args: list[str], db_path: Path, target_dir: Path) -> DbtResults:
     command = [_dbt_executable(), *args, "--profiles-dir", str(REPO_ROOT), "--project-dir", str(REPO_ROOT)]
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
     results = read_run_results(target_dir / "run_results.json")
+    if (target_dir / "run_results.json").exists():  # keep each invocation's results (per-node timings)
+        shutil.copyfile(target_dir / "run_results.json", target_dir / f"run_results.{args[0]}.json")
     if completed.returncode != 0:
         detail = "; ".join(results.failures[:10]) or "see dbt's output above"
         raise DbtError(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}): {detail}")

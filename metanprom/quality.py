@@ -33,6 +33,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402  (after the analytics switch)
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
+from metanprom.db import connect
 from metanprom.extract import EXPECTED_COLUMNS  # noqa: E402
 
 ERROR, WARN = "error", "warn"
@@ -271,7 +272,7 @@ def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> Qualit
         },
     )
     source = context.data_sources.add_or_update_pandas("warehouse")
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:
         raw_rows = int(con.execute("select count(*) from raw.bank_scrooge").fetchone()[0])  # type: ignore[index]
         clients = int(con.execute("select count(*) from marts.dim_clients").fetchone()[0])  # type: ignore[index]
         known_cities = [str(r[0]) for r in con.execute("select city from raw.ref_cities").fetchall()]

@@ -25,7 +25,6 @@ from metanprom.statistics import (
 )
 
 COLUMNS = (
-    "product_segment",
     "products",
     "is_churned",
     "is_active",
@@ -97,7 +96,7 @@ class StatConfig:
     bootstrap_resamples: int = 1000
     kruskal_bootstrap_resamples: int = 200
     seed: int = 20261124
-    max_resample_size: int = 20_000
+    max_resample_size: int = 10_000
     skew_limit: float = 1.0
 
     @classmethod
@@ -130,7 +129,13 @@ def read_clients(connection: Any) -> dict[str, np.ndarray]:
     else:
         rows = cursor.fetchall()
         raw = {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(COLUMNS)}
-    data: dict[str, np.ndarray] = {"product_segment": np.asarray(raw["product_segment"]).astype(str)}
+    # product segments from the integer product count (no 10 M Python strings): segment ranges from the mart
+    cursor.execute("select product_segment, min_products from marts.product_segments order by min_products")
+    segments = cursor.fetchall()
+    labels = np.array([row[0] for row in segments], dtype=str)
+    starts = np.array([row[1] for row in segments], dtype=np.float64)
+    products = _as_float(raw["products"])
+    data: dict[str, np.ndarray] = {"product_segment": labels[np.searchsorted(starts, products, side="right") - 1]}
     for name in ("is_churned", "is_active", "has_credit_card"):
         data[name] = np.asarray(raw[name]).astype(bool)
     for name in ("products", "est_salary", "balance", "age", "score"):

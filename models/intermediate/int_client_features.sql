@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Every client's value of each of the ten churn features, one row per client (wide, so the
 -- feature breakdowns scan narrow columns instead of a 10-rows-per-client table).
 -- <feature>_number orders ordinal/continuous values (flags as 1/0); <feature>_text names

@@ -43,31 +43,39 @@ value_checks as (
         on clients.city = known_cities.city
 ),
 
-key_occurrences as (
+repeated_keys as (
+    -- (user_id, city) pairs held by more than one row that passes the value rules, and the first
+    -- such row; found by aggregation, then joined back (no window over every row)
     select
-        source_row_number,
-        min(source_row_number) over (partition by user_id, city) as first_row_number_of_key
+        user_id,
+        city,
+        min(source_row_number) as first_row_number_of_key
     from value_checks
     where value_reason is null
+    group by user_id, city
+    having count(*) > 1
 ),
 
 final as (
     select
         value_checks.*,
+        repeated_keys.first_row_number_of_key,
         case
-            when key_occurrences.first_row_number_of_key < value_checks.source_row_number
-                then key_occurrences.first_row_number_of_key
+            when value_checks.value_reason is null
+                and repeated_keys.first_row_number_of_key < value_checks.source_row_number
+                then repeated_keys.first_row_number_of_key
         end as duplicate_of_row_number,
         coalesce(
             value_checks.value_reason,
             case
-                when key_occurrences.first_row_number_of_key < value_checks.source_row_number
+                when repeated_keys.first_row_number_of_key < value_checks.source_row_number
                     then 'user_id, city: repeats an earlier row (the first is kept)'
             end
         ) as rejection_reason
     from value_checks
-    left join key_occurrences
-        on value_checks.source_row_number = key_occurrences.source_row_number
+    left join repeated_keys
+        on value_checks.user_id = repeated_keys.user_id
+        and value_checks.city = repeated_keys.city
 )
 
 select * from final

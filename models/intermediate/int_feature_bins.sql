@@ -24,9 +24,7 @@ quantiles as (
         feature,
         min(value_number) as min_value,
         max(value_number) as max_value,
-        {% for k in range(1, n_bins) -%}
-        percentile_disc({{ k / n_bins }}) within group (order by value_number) as q{{ k }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ quantile_columns('value_number', n_bins) }}
     from feature_values
     group by feature
 ),

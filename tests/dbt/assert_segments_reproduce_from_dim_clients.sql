@@ -53,31 +53,40 @@ client_values as (
     from clients
 ),
 
-sign_hits as (
+segment_sign_definitions as (
     select
         segment_signs.segment_id,
-        client_values.client_key,
-        client_values.is_churned
+        signs.*
     from segment_signs
     inner join signs
         on segment_signs.sign_id = signs.sign_id
-    cross join client_values
-    where
-        case signs.feature
-            when 'city' then client_values.city = signs.value_text
-            when 'gender' then client_values.gender = signs.value_text
-            when 'product_segment' then client_values.product_segment = signs.value_text
-            when 'credit_card' then client_values.credit_card = signs.value_text
-            when 'last_activity' then client_values.last_activity = signs.value_text
-            {% for feature in ['age', 'score', 'equity', 'balance', 'products', 'est_salary'] -%}
-            when '{{ feature }}' then
-                case
-                    when signs.value_text = 'missing' then client_values.{{ feature }} is null
-                    else client_values.{{ feature }} >= coalesce(signs.lower_bound, client_values.{{ feature }})
-                        and client_values.{{ feature }} < coalesce(signs.upper_bound, client_values.{{ feature }} + 1)
-                end
-            {% endfor -%}
-        end
+),
+
+sign_hits as (
+    -- one join per feature: categories match on their value, intervals on their bounds
+    {% for feature in ['city', 'gender', 'product_segment', 'credit_card', 'last_activity'] %}
+    select definitions.segment_id, client_values.client_key, client_values.is_churned
+    from segment_sign_definitions as definitions
+    inner join client_values
+        on definitions.feature = '{{ feature }}'
+        and client_values.{{ feature }} = definitions.value_text
+    union all
+    {% endfor %}
+    {% for feature in ['age', 'score', 'equity', 'balance', 'products', 'est_salary'] %}
+    select definitions.segment_id, client_values.client_key, client_values.is_churned
+    from segment_sign_definitions as definitions
+    inner join client_values
+        on definitions.feature = '{{ feature }}'
+        and (
+            (definitions.value_text = 'missing' and client_values.{{ feature }} is null)
+            or (
+                coalesce(definitions.value_text, '') <> 'missing'
+                and client_values.{{ feature }} >= coalesce(definitions.lower_bound, client_values.{{ feature }})
+                and client_values.{{ feature }} < coalesce(definitions.upper_bound, client_values.{{ feature }} + 1)
+            )
+        )
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 recomputed_members as (

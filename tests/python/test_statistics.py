@@ -173,3 +173,18 @@ def test_report_is_plain_language(shipped_build):
     for hypothesis_id in CONTRACT_IDS:
         assert f"### {hypothesis_id}" in text
     assert "Holm" in text and "percentage points" in text and "of pairs" in text
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mann_whitney_from_counts_equals_scipy(seed):
+    from metanprom.statistics import mann_whitney_u
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(640, 1000, 3_000).astype(float)
+    b = rng.integers(650, 1000, 5_000).astype(float) + (seed == 2) * 7
+    reference = stats.mannwhitneyu(a, b, alternative="two-sided")
+    u_value, p_value = mann_whitney_u(a, b)
+    assert u_value == pytest.approx(reference.statistic, rel=1e-12)
+    assert p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    jittered = a + 0.5 * rng.random(a.size)  # not whole numbers: scipy's own path
+    assert mann_whitney_u(jittered, b)[1] == pytest.approx(stats.mannwhitneyu(jittered, b).pvalue, rel=1e-12)

@@ -24,22 +24,32 @@ trimmed as (
     from source_rows
 ),
 
+numbers as (
+    select
+        *,
+        {% for column in ['user_id', 'age', 'score', 'equity', 'balance', 'products', 'credit_card',
+                          'last_activity', 'churn', 'est_salary'] -%}
+        {{ to_double(column ~ '_raw') }} as {{ column }}_number{{ ',' if not loop.last }}
+        {% endfor %}
+    from trimmed
+),
+
 typed as (
     select
         *,
-        {{ parse_integer('user_id_raw', 'bigint', 9007199254740991) }} as user_id,
+        {{ parse_integer('user_id_number', 'bigint', 9007199254740991) }} as user_id,
         city_raw as city,
         gender_raw as gender,
-        {{ parse_integer('age_raw') }} as age,
-        {{ parse_integer('score_raw') }} as score,
-        {{ parse_integer('equity_raw') }} as equity,
-        {{ parse_double('balance_raw') }} as balance,
-        {{ parse_integer('products_raw') }} as products,
-        {{ parse_flag('credit_card_raw') }} as has_credit_card,
-        {{ parse_flag('last_activity_raw') }} as is_active,
-        {{ parse_flag('churn_raw') }} as is_churned,
-        {{ parse_double('est_salary_raw') }} as est_salary
-    from trimmed
+        {{ parse_integer('age_number') }} as age,
+        {{ parse_integer('score_number') }} as score,
+        {{ parse_integer('equity_number') }} as equity,
+        {{ parse_double('balance_number') }} as balance,
+        {{ parse_integer('products_number') }} as products,
+        {{ parse_flag('credit_card_number') }} as has_credit_card,
+        {{ parse_flag('last_activity_number') }} as is_active,
+        {{ parse_flag('churn_number') }} as is_churned,
+        {{ parse_double('est_salary_number') }} as est_salary
+    from numbers
 ),
 
 flagged as (
