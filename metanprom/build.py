@@ -152,16 +152,18 @@ def run_build(extract: str | None = None) -> BuildReport:
             _stage(
                 report,
                 "dbt models",
-                lambda: run_dbt(
-                    ["build", *excluded, "--exclude-resource-type", "test", "unit_test"],
-                    paths.work_db,
-                    paths.dbt_target_dir,
+                lambda: report.dbt.merge(
+                    run_dbt(
+                        ["build", *excluded, "--exclude-resource-type", "test", "unit_test"],
+                        paths.work_db,
+                        paths.dbt_target_dir,
+                    )
                 ),
             )
             _stage(
                 report,
                 "dbt tests",
-                lambda: setattr(report, "dbt", run_dbt(["test", *excluded], paths.work_db, paths.dbt_target_dir)),
+                lambda: report.dbt.merge(run_dbt(["test", *excluded], paths.work_db, paths.dbt_target_dir)),
             )
         else:
             _stage(
@@ -219,16 +221,7 @@ def format_summary(report: BuildReport) -> str:
         f"{dbt.count('test', 'pass')} data tests passed, {dbt.count('test', 'warn')} warned, "
         f"{dbt.count('unit_test', 'pass')} unit tests passed"
     )
-    warnings = list(dbt.warnings)
-    if report.new_cities:
-        warnings.append(
-            f"new city (accepted; add to seeds/ref_cities.csv if it is a branch): {', '.join(report.new_cities)}"
-        )
-    if report.quality:
-        warnings += [
-            f"data quality: {o.suite} {o.expectation}({o.column}) {o.observed}" for o in report.quality.warnings
-        ]
-    lines += [f"  warning           {text}" for text in warnings]
+    lines += [f"  warning           {text}" for text in _warnings(report)]
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stage_seconds.items())
     lines.append(f"  time              {timings}")
     lines.append(f"  warehouse         {report.paths.published_db}")

@@ -26,6 +26,12 @@ class DbtResults:
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
+    def merge(self, other: DbtResults) -> None:
+        """Add another invocation's results (the build may run dbt in two steps)."""
+        self.by_type_and_status.update(other.by_type_and_status)
+        self.warnings += other.warnings
+        self.failures += other.failures
+
     def count(self, resource_type: str, status: str | None = None) -> int:
         """How many nodes of a type (optionally with a status) the run had."""
         return sum(

@@ -12,16 +12,8 @@ catalog as (
     select * from {{ ref('int_feature_bucket_catalog') }}
 ),
 
-clients as (
-    select * from {{ ref('dim_clients') }}
-),
-
 overall as (
-    select
-        count(*) as all_clients,
-        sum(case when is_churned then 1 else 0 end) as all_churners,
-        {{ churn_rate() }} as overall_churn_rate
-    from clients
+    select * from {{ ref('int_overall_churn') }}
 ),
 
 per_bucket as (

@@ -6,8 +6,7 @@ clients as (
 ),
 
 overall as (
-    select {{ churn_rate() }} as overall_churn_rate
-    from clients
+    select * from {{ ref('int_overall_churn') }}
 ),
 
 cells as (

@@ -15,16 +15,8 @@ signs as (
     select * from {{ ref('int_segment_signs') }}
 ),
 
-clients as (
-    select * from {{ ref('dim_clients') }}
-),
-
 overall as (
-    select
-        count(*) as all_clients,
-        sum(case when is_churned then 1 else 0 end) as all_churners,
-        {{ churn_rate() }} as overall_churn_rate
-    from clients
+    select * from {{ ref('int_overall_churn') }}
 ),
 
 pairs as (
