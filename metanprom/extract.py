@@ -107,11 +107,11 @@ def read_header(path: Path) -> ExtractHeader:
     missing = [name for name in EXPECTED_COLUMNS if name.lower() not in by_lower]
     if missing:
         unexpected = [name for name in columns if name.lower() not in {c.lower() for c in EXPECTED_COLUMNS}]
-        hint = f" The file has unexpected column(s) {', '.join(unexpected)}: renamed?" if unexpected else ""
+        hint = f"; it has unexpected column(s) {', '.join(unexpected)} (renamed?)" if unexpected else ""
         raise _fail(
             path,
-            f"missing column(s) {', '.join(missing)} in the header (line 1).{hint}",
-            f"The header must name all of: {', '.join(EXPECTED_COLUMNS)}",
+            f"missing column(s) {', '.join(missing)} in the header (line 1){hint}",
+            f"The header must name all of: {', '.join(EXPECTED_COLUMNS)}.",
         )
     if not rest.strip() and path.stat().st_size <= _SNIFF_BYTES:
         raise _fail(path, "the file has a header but no data rows", "Export the extract with its rows.")
