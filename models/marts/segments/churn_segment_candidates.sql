@@ -76,6 +76,7 @@ aggregated as (
     from memberships
     group by sign_a, sign_b, sign_c
 ),
+
 with_figures as (
     select
         aggregated.*,
