@@ -37,7 +37,7 @@ segment_signs as (
 
 client_values as (
     select
-        client_key,
+        source_row_number,
         is_churned,
         city,
         gender,
@@ -63,53 +63,70 @@ segment_sign_definitions as (
 ),
 
 sign_hits as (
-    -- one join per feature: categories match on their value, intervals on their bounds
+    -- one plain join per feature (equality for categories and 'missing', a range for intervals),
+    -- so the engine can use hash and range joins rather than testing every client against every sign
     {% for feature in ['city', 'gender', 'product_segment', 'credit_card', 'last_activity'] %}
-    select definitions.segment_id, client_values.client_key, client_values.is_churned
+    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
     from segment_sign_definitions as definitions
     inner join client_values
-        on definitions.feature = '{{ feature }}'
-        and client_values.{{ feature }} = definitions.value_text
+        on client_values.{{ feature }} = definitions.value_text
+    where definitions.feature = '{{ feature }}'
     union all
     {% endfor %}
     {% for feature in ['age', 'score', 'equity', 'balance', 'products', 'est_salary'] %}
-    select definitions.segment_id, client_values.client_key, client_values.is_churned
+    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
     from segment_sign_definitions as definitions
     inner join client_values
-        on definitions.feature = '{{ feature }}'
-        and (
-            (definitions.value_text = 'missing' and client_values.{{ feature }} is null)
-            or (
-                coalesce(definitions.value_text, '') <> 'missing'
-                and client_values.{{ feature }} >= coalesce(definitions.lower_bound, client_values.{{ feature }})
-                and client_values.{{ feature }} < coalesce(definitions.upper_bound, client_values.{{ feature }} + 1)
-            )
-        )
+        on client_values.{{ feature }} >= coalesce(definitions.lower_bound, -1e308)
+        and client_values.{{ feature }} < coalesce(definitions.upper_bound, 1e308)
+    where definitions.feature = '{{ feature }}'
+        and coalesce(definitions.value_text, '') <> 'missing'
+    union all
+    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
+    from segment_sign_definitions as definitions
+    inner join client_values
+        on client_values.{{ feature }} is null
+    where definitions.feature = '{{ feature }}'
+        and definitions.value_text = 'missing'
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
+signs_needed as (
+    select segment_id, count(*) as needed
+    from segment_signs
+    group by segment_id
+),
+
 recomputed_members as (
+    -- grouped by the integer source_row_number (unique in dim_clients): cheaper than the text key
     select
         sign_hits.segment_id,
-        sign_hits.client_key,
-        max(case when sign_hits.is_churned then 1 else 0 end) as churned,
-        count(*) as signs_matched
+        sign_hits.source_row_number,
+        max(case when sign_hits.is_churned then 1 else 0 end) as churned
     from sign_hits
-    group by sign_hits.segment_id, sign_hits.client_key
-    having count(*) = (
-        select count(*) from segment_signs as needed
-        where needed.segment_id = sign_hits.segment_id
-    )
+    inner join signs_needed
+        on sign_hits.segment_id = signs_needed.segment_id
+    group by sign_hits.segment_id, sign_hits.source_row_number, signs_needed.needed
+    having count(*) = signs_needed.needed
+),
+
+members_numbered as (
+    select
+        members.segment_id,
+        clients.source_row_number
+    from members
+    inner join clients
+        on members.client_key = clients.client_key
 ),
 
 member_differences as (
     select coalesce(recomputed.segment_id, members.segment_id) as segment_id, 'member differs' as problem
     from recomputed_members as recomputed
-    full outer join members
+    full outer join members_numbered as members
         on recomputed.segment_id = members.segment_id
-        and recomputed.client_key = members.client_key
-    where recomputed.client_key is null or members.client_key is null
+        and recomputed.source_row_number = members.source_row_number
+    where recomputed.source_row_number is null or members.source_row_number is null
 ),
 
 figure_differences as (
