@@ -169,7 +169,7 @@ def run_build(extract: str | None = None) -> BuildReport:
             _stage(
                 report,
                 "dbt build",
-                lambda: setattr(report, "dbt", run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
+                lambda: report.dbt.merge(run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
             )
         _stage(report, "statistics", lambda: _statistics(report))
         _stage(report, "data quality", lambda: _quality(report))

@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_EXTRACT = REPO_ROOT / "seeds" / "bank_scrooge.csv"
+DBT_PROJECT = REPO_ROOT / "dbt_project.yml"
+
+
+def dbt_vars(path: Path = DBT_PROJECT) -> dict[str, Any]:
+    """Read the ``vars`` of dbt_project.yml: the one place thresholds and settings live, for SQL and Python."""
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars", {})
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,11 @@ The cost does not grow with the client count: clients are first aggregated in SQ
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from metanprom.paths import REPO_ROOT
+from metanprom.paths import dbt_vars
 from metanprom.stat_tests import StatConfig, write_table
 
 COLUMNS = {
@@ -29,8 +27,8 @@ COLUMNS = {
 }
 
 
-def _thresholds(path: Path = REPO_ROOT / "dbt_project.yml") -> tuple[float, float, int]:
-    variables = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars", {})
+def _thresholds() -> tuple[float, float, int]:
+    variables = dbt_vars()
     return (
         float(variables.get("segment_min_client_share", 0.05)),
         float(variables.get("segment_min_lift", 2.0)),

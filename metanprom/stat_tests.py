@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from metanprom.paths import REPO_ROOT
+from metanprom.paths import dbt_vars
 from metanprom.statistics import (
     TestResult,
     compare_k_groups,
@@ -100,9 +99,9 @@ class StatConfig:
     skew_limit: float = 1.0
 
     @classmethod
-    def from_dbt_project(cls, path: Path = REPO_ROOT / "dbt_project.yml") -> StatConfig:
+    def from_dbt_project(cls) -> StatConfig:
         """Read the ``stat_*`` vars of dbt_project.yml (defaults for any not set)."""
-        variables = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars", {})
+        variables = dbt_vars()
         defaults = cls()
         return cls(
             alpha=float(variables.get("stat_alpha", defaults.alpha)),

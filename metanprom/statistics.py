@@ -8,7 +8,7 @@ returns a row marked ``testable = False`` with the reason, never raises.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
@@ -52,13 +52,10 @@ class TestResult:
     p_value_adjusted: float | None = None
     alpha: float = 0.05
     reject_null: bool | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, object]:
-        """Return the row as a plain dict (``extra`` dropped)."""
-        row = asdict(self)
-        row.pop("extra")
-        return row
+        """Return the row as a plain dict."""
+        return asdict(self)
 
 
 def clean(values: np.ndarray) -> np.ndarray:
