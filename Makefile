@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test lint docs clean browser bench
+.PHONY: setup build test lint docs clean browser bench test-engines engines-setup
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> set-up: creating $(VENV) and installing pinned dependencies"
@@ -29,6 +29,22 @@ browser:
 test: $(STAMP) lint browser
 	$(BIN)/pytest
 
+# PostgreSQL and Spark: extra Python packages (pinned) on top of the same .venv, Debian's
+# postgresql and a Java runtime when missing; then build on each engine and compare every mart
+# with DuckDB's (tests/engines; report in reports/engines.md).
+ENGINES_STAMP := $(VENV)/.engines-installed
+$(ENGINES_STAMP): $(STAMP) requirements-engines.txt
+	@echo "==> set-up: installing the PostgreSQL and Spark adapters (requirements-engines.txt)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-engines.txt
+	@touch $(ENGINES_STAMP)
+
+engines-setup: $(ENGINES_STAMP)
+	scripts/ensure_engines.sh
+
+test-engines: engines-setup
+	$(BIN)/pytest tests/engines
+	@cat reports/engines.md
+
 # dbt docs on a copy of the published warehouse (never locks the file BI tools read)
 docs: $(STAMP)
 	@test -f "$${METANPROM_DB:-metanprom.duckdb}" || $(MAKE) build
@@ -42,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --sizes $(BENCH_SIZES)
 
 clean:
-	rm -rf $(VENV) target logs reports .metanprom-build metanprom.duckdb metanprom.duckdb.wal
+	rm -rf $(VENV) target logs reports .metanprom-build metanprom.duckdb metanprom.duckdb.wal spark-warehouse metastore_db

@@ -37,10 +37,10 @@
 {% macro range_label(is_whole, lower, upper, min_value, max_value) -%}
     case
         when {{ is_whole }} and coalesce({{ lower }}, {{ min_value }}) = coalesce({{ upper }} - 1, {{ max_value }})
-            then cast(cast(coalesce({{ lower }}, {{ min_value }}) as bigint) as varchar)
+            then cast(cast(coalesce({{ lower }}, {{ min_value }}) as bigint) as {{ type_string() }})
         when {{ is_whole }}
-            then cast(cast(coalesce({{ lower }}, {{ min_value }}) as bigint) as varchar)
-                || '–' || cast(cast(coalesce({{ upper }} - 1, {{ max_value }}) as bigint) as varchar)
+            then cast(cast(coalesce({{ lower }}, {{ min_value }}) as bigint) as {{ type_string() }})
+                || '–' || cast(cast(coalesce({{ upper }} - 1, {{ max_value }}) as bigint) as {{ type_string() }})
         when {{ lower }} is null then '< ' || {{ format_amount(upper) }}
         when {{ upper }} is null then '≥ ' || {{ format_amount(lower) }}
         else {{ format_amount(lower) }} || '–' || {{ format_amount(upper) }}

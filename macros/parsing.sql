@@ -10,7 +10,7 @@
 {#- The text as a number (null when it is not one). Staging computes it once per column and
     the macros below take that number, so each value is cast a single time. -#}
 {% macro to_double(column) -%}
-    {{ safe_cast(column, type_double()) }}
+    {{ text_to_double(column) }}
 {%- endmacro %}
 
 

@@ -52,21 +52,17 @@
 {% macro round_significant(expression, digits) -%}
     case
         when {{ expression }} = 0 then 0
-        else round({{ expression }}, {{ digits }} - 1 - cast(floor(log10(abs({{ expression }}))) as integer))
+        else {{ round_to(expression, digits ~ ' - 1 - cast(floor(log10(abs(' ~ expression ~ '))) as integer)') }}
     end
 {%- endmacro %}
 
 
 {#- A money amount as short text: 250k, 1.2M, 950. -#}
 {% macro format_amount(expression) -%}
-    {{ return(adapter.dispatch('format_amount', 'metanprom')(expression)) }}
-{%- endmacro %}
-
-{% macro default__format_amount(expression) -%}
     case
-        when abs({{ expression }}) >= 1000000 then format('{:g}', round({{ expression }} / 1000000.0, 2)) || 'M'
-        when abs({{ expression }}) >= 1000 then format('{:g}', round({{ expression }} / 1000.0, 1)) || 'k'
-        else format('{:g}', round({{ expression }}, 0))
+        when abs({{ expression }}) >= 1000000 then {{ number_text(round_to(expression ~ ' / 1000000.0', 2)) }} || 'M'
+        when abs({{ expression }}) >= 1000 then {{ number_text(round_to(expression ~ ' / 1000.0', 1)) }} || 'k'
+        else {{ number_text(round_to(expression, 0)) }}
     end
 {%- endmacro %}
 

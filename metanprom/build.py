@@ -23,6 +23,7 @@ from metanprom.paths import SHIPPED_EXTRACT, Paths
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
 from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
+from metanprom.warehouse import open_duckdb
 
 
 @dataclass
@@ -62,9 +63,12 @@ def _load(report: BuildReport, extract: str | None) -> None:
 
 def _statistics(report: BuildReport) -> None:
     target = report.paths.work_reports / "stat_tests.md"
-    with connect(report.paths.work_db) as con:
-        rows = run_step(con, target)
-        stability = run_stability(con)
+    warehouse = open_duckdb(report.paths.work_db)
+    try:
+        rows = run_step(warehouse, target)
+        stability = run_stability(warehouse)
+    finally:
+        warehouse.close()
     primary = [row for row in rows if row.is_primary]
     rejected = sum(bool(row.reject_null) for row in primary)
     print(f"    {len(rows)} tests, {len(primary)} primary, {rejected} null hypotheses rejected (Holm)")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m metanprom build`` (what ``make build`` runs)."""
+"""Command line: ``python -m metanprom build`` (what ``make build`` runs) and ``... engines``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engines(args: argparse.Namespace) -> int:
+    from metanprom.engines import EngineError, run_engines
+
+    try:
+        report = run_engines(args.engines.split(","))
+    except (EngineError, DbtError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 2
+    different = [(run.target, c.table) for run in report.runs for c in run.comparisons if not c.equal]
+    for target, table in different:
+        print(f"different on {target}: marts.{table}", file=sys.stderr)
+    return 1 if different else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="metanprom", description=__doc__)
@@ -36,5 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         "--extract", help="CSV extract to build from (default: $METANPROM_EXTRACT, else the shipped seed)"
     )
     build.set_defaults(handler=_build)
+    engines = commands.add_parser(
+        "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"
+    )
+    engines.add_argument("--engines", default="postgres,spark", help="comma-separated: postgres, spark")
+    engines.set_defaults(handler=_engines)
     args = parser.parse_args(argv)
     return int(args.handler(args))

@@ -46,18 +46,39 @@ def _dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def run_dbt(args: list[str], db_path: Path, target_dir: Path) -> DbtResults:
-    """Run ``dbt <args>`` in the repository against ``db_path``; stream its output.
+def run_dbt(
+    args: list[str],
+    db_path: Path | None,
+    target_dir: Path,
+    target: str | None = None,
+    log_file: Path | None = None,
+) -> DbtResults:
+    """Run ``dbt <args>`` in the repository against ``db_path`` (DuckDB) or another ``target``.
+
+    dbt's output streams to the terminal, or into ``log_file`` when one is given (Spark's JVM
+    is talkative); on failure the log's last lines are printed.
 
     Raises:
-        DbtError: dbt exited non-zero; its own output above says which node failed.
+        DbtError: dbt exited non-zero; its output says which node failed.
 
     """
-    env = dict(os.environ, METANPROM_DB=str(db_path), DBT_TARGET_PATH=str(target_dir))
+    env = dict(os.environ, DBT_TARGET_PATH=str(target_dir))
+    if db_path is not None:
+        env["METANPROM_DB"] = str(db_path)
     env.setdefault("DBT_LOG_PATH", str(target_dir / "logs"))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     command = [_dbt_executable(), *args, "--profiles-dir", str(REPO_ROOT), "--project-dir", str(REPO_ROOT)]
-    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
+    if target:
+        command += ["--target", target]
+    if log_file is None:
+        completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("w", encoding="utf-8") as log:
+            completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, stdout=log, stderr=log)
+        if completed.returncode != 0:
+            lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+            print("\n".join(line for line in lines[-60:] if not line.startswith("\tat ")), file=sys.stderr)
     results = read_run_results(target_dir / "run_results.json")
     if (target_dir / "run_results.json").exists():  # keep each invocation's results (per-node timings)
         shutil.copyfile(target_dir / "run_results.json", target_dir / f"run_results.{args[0]}.json")

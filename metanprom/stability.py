@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from metanprom.paths import dbt_vars
-from metanprom.stat_tests import StatConfig, write_table
+from metanprom.stat_tests import StatConfig
+from metanprom.warehouse import Warehouse
 
 COLUMNS = {
     "segment_id": "varchar",
@@ -82,13 +83,13 @@ def segment_stability(
     ]
 
 
-def run_stability(connection: Any, config: StatConfig | None = None) -> list[dict[str, Any]]:
+def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> list[dict[str, Any]]:
     """Aggregate clients into (churn, membership) patterns in SQL, bootstrap them, write the table."""
     config = config or StatConfig.from_dbt_project()
     min_share, min_lift, resamples = _thresholds()
-    cursor = connection.cursor()
-    cursor.execute("select distinct segment_id from marts.churn_segments order by segment_id")
-    segment_ids = [row[0] for row in cursor.fetchall()]
+    segment_ids = [
+        row[0] for row in warehouse.fetch("select distinct segment_id from marts.churn_segments order by segment_id")
+    ]
     flags = ", ".join(
         f"max(case when members.segment_id = ? then 1 else 0 end) as in_segment_{index}"
         for index in range(len(segment_ids))
@@ -100,8 +101,9 @@ def run_stability(connection: Any, config: StatConfig | None = None) -> list[dic
         "on clients.client_key = members.client_key group by clients.client_key, clients.is_churned"
     )
     group = f"is_churned{', ' + flag_names if flag_names else ''}"
-    cursor.execute(f"select {group}, count(*) from ({per_client}) as per_client group by {group}", segment_ids)
-    patterns = cursor.fetchall()
+    patterns = warehouse.fetch(
+        f"select {group}, count(*) from ({per_client}) as per_client group by {group} order by {group}", segment_ids
+    )
     churned = np.array([bool(row[0]) for row in patterns])
     membership = np.array([[bool(v) for v in row[1:-1]] for row in patterns], dtype=bool).reshape(len(patterns), -1)
     counts = np.array([row[-1] for row in patterns], dtype=np.int64)
@@ -109,8 +111,7 @@ def run_stability(connection: Any, config: StatConfig | None = None) -> list[dic
         counts, churned, membership, min_share=min_share, min_lift=min_lift, resamples=resamples, seed=config.seed
     )
     rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, rows, strict=True)]
-    write_table(
-        connection,
+    warehouse.replace_table(
         "marts.churn_segment_stability",
         COLUMNS,
         rows,

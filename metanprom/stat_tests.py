@@ -22,6 +22,7 @@ from metanprom.statistics import (
     compare_two_groups,
     holm,
 )
+from metanprom.warehouse import Warehouse
 
 COLUMNS = (
     "products",
@@ -115,22 +116,16 @@ class StatConfig:
         )
 
 
-def read_clients(connection: Any) -> dict[str, np.ndarray]:
-    """Read the columns the tests need from marts.dim_clients through a DB-API connection.
+def read_clients(warehouse: Warehouse) -> dict[str, np.ndarray]:
+    """Read the columns the tests need from marts.dim_clients on any engine.
 
     Numbers come back as float64 with NaN for null; booleans as bool; text as str.
     """
-    cursor = connection.cursor()
-    cursor.execute(f"select {', '.join(COLUMNS)} from marts.dim_clients")
-    fetch_numpy = getattr(cursor, "fetchnumpy", None)  # a fast path where the driver has one
-    if fetch_numpy is not None:
-        raw = dict(fetch_numpy())
-    else:
-        rows = cursor.fetchall()
-        raw = {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(COLUMNS)}
+    # in file order: the bootstrap's resamples depend on the order of the values, and an
+    # unordered select may return rows in any order (parallel scans, other engines)
+    raw = warehouse.fetch_columns(f"select {', '.join(COLUMNS)} from marts.dim_clients order by source_row_number")
     # product segments from the integer product count (no 10 M Python strings): segment ranges from the mart
-    cursor.execute("select product_segment, min_products from marts.product_segments order by min_products")
-    segments = cursor.fetchall()
+    segments = warehouse.fetch("select product_segment, min_products from marts.product_segments order by min_products")
     labels = np.array([row[0] for row in segments], dtype=str)
     starts = np.array([row[1] for row in segments], dtype=np.float64)
     products = _as_float(raw["products"])
@@ -315,31 +310,6 @@ def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str
     ]
 
 
-def write_table(
-    connection: Any,
-    table: str,
-    columns: dict[str, str],
-    rows: list[dict[str, Any]],
-    placeholder: str = "?",
-    description: str | None = None,
-) -> None:
-    """Replace ``table`` with ``rows`` using portable DDL and a parameterised insert.
-
-    ``description`` becomes the table's comment, so BI tools show it like dbt's persist_docs.
-    """
-    cursor = connection.cursor()
-    cursor.execute(f"drop table if exists {table}")
-    cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
-    marks = ", ".join([placeholder] * len(columns))
-    values = [
-        tuple(None if isinstance(v, float) and not np.isfinite(v) else v for v in (row[c] for c in columns))
-        for row in rows
-    ]
-    cursor.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", values)
-    if description:
-        cursor.execute(f"comment on table {table} is '{description.replace(chr(39), chr(39) * 2)}'")
-
-
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f} %"
 
@@ -449,19 +419,17 @@ def render_report(rows: list[TestResult], config: StatConfig) -> str:
     return "\n".join(out)
 
 
-def run_step(connection: Any, report_path: Path, config: StatConfig | None = None) -> list[TestResult]:
+def run_step(warehouse: Warehouse, report_path: Path, config: StatConfig | None = None) -> list[TestResult]:
     """Read dim_clients, run the tests, write marts.stat_tests(+_posthoc) and the Markdown report."""
     config = config or StatConfig.from_dbt_project()
-    rows, posthoc = run_tests(read_clients(connection), config)
-    write_table(
-        connection,
+    rows, posthoc = run_tests(read_clients(warehouse), config)
+    warehouse.replace_table(
         "marts.stat_tests",
         TABLE_COLUMNS,
         [row.as_row() for row in rows],
         description="The study's hypothesis tests: one row per (hypothesis, test); Holm over the primary tests.",
     )
-    write_table(
-        connection,
+    warehouse.replace_table(
         "marts.stat_tests_posthoc",
         POSTHOC_COLUMNS,
         posthoc,

@@ -18,7 +18,7 @@ signal_buckets as (
     select
         signals.feature,
         catalog.bucket_order,
-        cast(null as varchar) as product_segment,
+        cast(null as {{ type_string() }}) as product_segment,
         signals.signal_id as sign_id
     from signals
     inner join catalog
@@ -30,7 +30,7 @@ category_buckets as (
     select
         signs.feature,
         catalog.bucket_order,
-        cast(null as varchar) as product_segment,
+        cast(null as {{ type_string() }}) as product_segment,
         signs.sign_id
     from signs
     inner join catalog

@@ -22,16 +22,16 @@ final as (
         {% for feature in churn_features() -%}
         {% if feature.kind == 'nominal' -%}
         cast(null as {{ type_double() }}) as {{ feature.name }}_number,
-        cast({{ feature.column }} as varchar) as {{ feature.name }}_text
+        cast({{ feature.column }} as {{ type_string() }}) as {{ feature.name }}_text
         {%- elif feature.kind == 'flag' -%}
         case when {{ feature.column }} then 1.0 else 0.0 end as {{ feature.name }}_number,
         case when {{ feature.column }} then 'yes' else 'no' end as {{ feature.name }}_text
         {%- elif feature.kind == 'ordinal' -%}
         cast({{ feature.column }} as {{ type_double() }}) as {{ feature.name }}_number,
-        cast({{ feature.column }} as varchar) as {{ feature.name }}_text
+        cast({{ feature.column }} as {{ type_string() }}) as {{ feature.name }}_text
         {%- else -%}
         cast({{ feature.column }} as {{ type_double() }}) as {{ feature.name }}_number,
-        cast(null as varchar) as {{ feature.name }}_text
+        cast(null as {{ type_string() }}) as {{ feature.name }}_text
         {%- endif %}{{ ',' if not loop.last }}
         {% endfor %}
     from clients

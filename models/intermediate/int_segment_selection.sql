@@ -19,7 +19,7 @@ members as (
 {% for round in range(1, rounds + 1) %}
 picked_before_{{ round }} as (
     {% if round == 1 -%}
-    select cast(null as varchar) as candidate_id, 0 as pick_order, cast(0 as bigint) as new_churners
+    select cast(null as {{ type_string() }}) as candidate_id, 0 as pick_order, cast(0 as bigint) as new_churners
     from candidates
     where 1 = 0
     {%- else -%}

@@ -13,7 +13,7 @@ accepted as (
 
 final as (
     select
-        cast(user_id as varchar) || '-' || city as client_key,
+        cast(user_id as {{ type_string() }}) || '-' || city as client_key,
         source_row_number,
         user_id,
         city,
@@ -25,7 +25,7 @@ final as (
         products,
         case
             when products >= {{ var('products_top_segment') }} then '{{ var("products_top_segment") }}+'
-            else cast(products as varchar)
+            else cast(products as {{ type_string() }})
         end as product_segment,
         has_credit_card,
         is_active,

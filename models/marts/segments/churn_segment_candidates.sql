@@ -24,7 +24,7 @@ pairs as (
         first_sign.sign_pattern,
         first_sign.sign_id as sign_a,
         second_sign.sign_id as sign_b,
-        cast(null as varchar) as sign_c,
+        cast(null as {{ type_string() }}) as sign_c,
         first_sign.clients,
         first_sign.churners,
         first_sign.retained_balance,

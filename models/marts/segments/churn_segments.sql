@@ -22,7 +22,7 @@ actions as (
 
 selected as (
     select
-        'S' || cast(selection.pick_order as varchar) as segment_id,
+        'S' || cast(selection.pick_order as {{ type_string() }}) as segment_id,
         selection.pick_order,
         selection.new_churners,
         candidates.*
@@ -96,8 +96,8 @@ final as (
         cast(prioritised.priority as integer) as priority,
         'expected balance loss ' || {{ format_amount('prioritised.expected_balance_loss') }}
             || ' RUB (balance of retained members ' || {{ format_amount('prioritised.balance_at_risk') }}
-            || ' x churn ' || cast(round(prioritised.churn_rate * 100) as varchar) || ' %); reaches '
-            || cast(prioritised.churners as varchar) || ' churners' as priority_reason,
+            || ' x churn ' || cast(cast({{ round_to('prioritised.churn_rate * 100', 0) }} as integer) as {{ type_string() }}) || ' %); reaches '
+            || cast(prioritised.churners as {{ type_string() }}) || ' churners' as priority_reason,
         coalesce(recommendations.recommendation, 'Personal contact to learn why clients with these signs leave.') as recommendation
     from prioritised
     left join recommendations

@@ -1,0 +1,233 @@
+"""A small reader/writer that works on each engine the dbt project builds on.
+
+The statistical step and the cross-engine comparison read marts and write tables through
+:class:`Warehouse`, so no engine-specific code sits in the core path: DuckDB (the embedded
+default), PostgreSQL (psycopg2) and Spark (a local or remote SparkSession).
+
+Column types are given in the names DuckDB and PostgreSQL share (``varchar``, ``double
+precision``, ``bigint``, ``integer``, ``boolean``); Spark gets its own spelling.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from jinja2 import Environment
+
+from metanprom.paths import REPO_ROOT
+
+SPARK_TYPES = {"varchar": "string", "double precision": "double"}
+
+
+def _clean(value: Any) -> Any:
+    """None for NaN/inf (SQL null), the value otherwise; numpy scalars become Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _quote_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Warehouse:
+    """Base: ``fetch`` rows, ``fetch_columns`` as numpy arrays, ``replace_table`` with rows."""
+
+    engine = "base"
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (``?`` marks the parameters) and return all rows as tuples."""
+        raise NotImplementedError
+
+    def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
+        """Run ``sql`` and return its columns as arrays (object arrays with None for null)."""
+        names, rows = self.fetch_named(sql)
+        return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
+
+    def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``sql`` and return its column names and rows."""
+        raise NotImplementedError
+
+    def replace_table(
+        self, table: str, columns: dict[str, str], rows: list[dict[str, Any]], description: str | None = None
+    ) -> None:
+        """Drop and re-create ``table`` with ``columns`` (name -> type) and insert ``rows``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the connection or session."""
+
+
+class DbApiWarehouse(Warehouse):
+    """DuckDB or PostgreSQL through a DB-API connection."""
+
+    def __init__(self, connection: Any, engine: str, placeholder: str = "?") -> None:
+        self.connection = connection
+        self.engine = engine
+        self.placeholder = placeholder
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``sql`` with ``params`` and return all rows."""
+        cursor = self.connection.cursor()
+        cursor.execute(self._sql(sql), tuple(params))
+        return [tuple(row) for row in cursor.fetchall()]
+
+    def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
+        """Run ``sql``; DuckDB hands numpy arrays over directly, other drivers go through rows."""
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        fetch_numpy = getattr(cursor, "fetchnumpy", None)  # DuckDB's fast path: no Python objects per value
+        if fetch_numpy is not None:
+            return dict(fetch_numpy())
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+        return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
+
+    def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``sql``; names from the cursor's description."""
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        return [column[0] for column in cursor.description], [tuple(row) for row in cursor.fetchall()]
+
+    def replace_table(
+        self, table: str, columns: dict[str, str], rows: list[dict[str, Any]], description: str | None = None
+    ) -> None:
+        """Portable DDL, one parameterised insert, the description as the table's comment."""
+        cursor = self.connection.cursor()
+        cursor.execute(f"drop table if exists {table}")
+        cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
+        marks = ", ".join([self.placeholder] * len(columns))
+        values = [tuple(_clean(row[name]) for name in columns) for row in rows]
+        if values:
+            cursor.executemany(f"insert into {table} ({', '.join(columns)}) values ({marks})", values)
+        if description:
+            cursor.execute(f"comment on table {table} is {_quote_text(description)}")
+        if self.engine == "postgres":
+            self.connection.commit()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+class SparkWarehouse(Warehouse):
+    """Spark through a SparkSession (tables in the session's catalog, e.g. a Hive metastore)."""
+
+    engine = "spark"
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (positional ``?`` parameters) and collect the rows."""
+        frame = self.session.sql(sql, args=list(params)) if params else self.session.sql(sql)
+        return [tuple(row) for row in frame.collect()]
+
+    def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``sql`` and collect; names from the DataFrame."""
+        frame = self.session.sql(sql)
+        return list(frame.columns), [tuple(row) for row in frame.collect()]
+
+    def replace_table(
+        self, table: str, columns: dict[str, str], rows: list[dict[str, Any]], description: str | None = None
+    ) -> None:
+        """Create a parquet table with the description as its comment, then insert the rows."""
+        ddl = ", ".join(f"{name} {SPARK_TYPES.get(kind, kind)}" for name, kind in columns.items())
+        comment = f" comment {_quote_text(description)}" if description else ""
+        self.session.sql(f"drop table if exists {table}")
+        self.session.sql(f"create table {table} ({ddl}) using parquet{comment}")
+        if rows:
+            values = [tuple(_clean(row[name]) for name in columns) for row in rows]
+            self.session.createDataFrame(values, schema=ddl).coalesce(1).write.insertInto(table)
+
+    def close(self) -> None:
+        """Stop the session."""
+        self.session.stop()
+
+
+# --- opening each engine from the same settings dbt uses (profiles.yml + environment) ---
+
+
+def _profile_output(target: str) -> dict[str, Any]:
+    """Return the target's settings from profiles.yml, with env_var() rendered as dbt renders them."""
+    environment = Environment()
+    environment.filters["as_number"] = lambda value: int(value) if re.fullmatch(r"\d+", str(value)) else float(value)
+
+    def env_var(name: str, default: str | None = None) -> str:
+        value = os.environ.get(name, default)
+        if value is None:
+            raise KeyError(f"profiles.yml needs the environment variable {name}; set it and retry")
+        return value
+
+    def render(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: render(item) for key, item in value.items()}
+        if isinstance(value, str) and "{{" in value:
+            return environment.from_string(value).render(env_var=env_var)
+        return value
+
+    profiles = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    return render(profiles["metanprom"]["outputs"][target])
+
+
+def open_duckdb(path: Path, read_only: bool = False) -> DbApiWarehouse:
+    """Open the DuckDB file at ``path``."""
+    from metanprom.db import connect
+
+    return DbApiWarehouse(connect(path, read_only=read_only), "duckdb")
+
+
+def open_postgres(user: str | None = None) -> DbApiWarehouse:
+    """PostgreSQL as the ``postgres`` target of profiles.yml (METANPROM_PG_* variables), optionally as ``user``."""
+    import psycopg2
+
+    settings = _profile_output("postgres")
+    connection = psycopg2.connect(
+        host=settings["host"],
+        port=int(settings["port"]),
+        user=user or settings["user"],
+        password=settings.get("password") or None,
+        dbname=settings["dbname"],
+    )
+    return DbApiWarehouse(connection, "postgres", placeholder="%s")
+
+
+def spark_session() -> Any:
+    """Start a SparkSession with the ``spark`` target's server_side_parameters (dbt's metastore)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in _profile_output("spark").get("server_side_parameters", {}).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def open_spark() -> SparkWarehouse:
+    """Spark as the ``spark`` target of profiles.yml."""
+    return SparkWarehouse(spark_session())
+
+
+def open_target(target: str, duckdb_path: Path | None = None) -> Warehouse:
+    """Open the warehouse of a dbt target: duckdb (``duckdb_path``), postgres or spark."""
+    if target == "duckdb":
+        if duckdb_path is None:
+            raise ValueError("open_target('duckdb') needs the DuckDB file's path")
+        return open_duckdb(duckdb_path)
+    if target == "postgres":
+        return open_postgres()
+    if target == "spark":
+        return open_spark()
+    raise ValueError(f"unknown target {target!r}: use duckdb, postgres or spark")
