@@ -5,15 +5,20 @@
     The role logs in with the password in METANPROM_PG_BI_PASSWORD when it is set (servers
     with password authentication); a trust-authenticated throwaway cluster needs none. -#}
 {% macro grant_bi_reader(role='bi_reader') -%}
-    {{ return(adapter.dispatch('grant_bi_reader', 'metanprom')(role)) }}
+    {%- if execute -%}
+        {%- set statements = adapter.dispatch('bi_reader_grants', 'metanprom')(role) -%}
+        {%- if statements | trim -%}
+            {%- do run_query(statements) -%}
+            {%- do log('granted ' ~ role ~ ' select on schema marts only', info=true) -%}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
-{% macro default__grant_bi_reader(role) -%}
-    {#- DuckDB is a file: BI tools open it read-only (README); Spark uses its own ACLs. -#}
-    select 1
+{% macro default__bi_reader_grants(role) -%}
+    {#- DuckDB is a file: BI tools open it read-only (README); Spark has its own ACLs. -#}
 {%- endmacro %}
 
-{% macro postgres__grant_bi_reader(role) -%}
+{% macro postgres__bi_reader_grants(role) -%}
     {%- set password = env_var('METANPROM_PG_BI_PASSWORD', '') -%}
     do $$
     begin
@@ -29,4 +34,5 @@
     grant select on all tables in schema marts to {{ role }};
     alter default privileges in schema marts grant select on tables to {{ role }};
     alter role {{ role }} set default_transaction_read_only = on;
+    commit;
 {%- endmacro %}

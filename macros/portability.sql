@@ -92,11 +92,15 @@
 {%- endmacro %}
 
 
-{#- string_agg with an order: DuckDB and PostgreSQL syntax; other engines dispatch. -#}
+{#- string_agg with an order: DuckDB and PostgreSQL put the order inside, Spark after (within group). -#}
 {% macro string_agg_ordered(expression, separator, order_by) -%}
     {{ return(adapter.dispatch('string_agg_ordered', 'metanprom')(expression, separator, order_by)) }}
 {%- endmacro %}
 
 {% macro default__string_agg_ordered(expression, separator, order_by) -%}
     string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__string_agg_ordered(expression, separator, order_by) -%}
+    string_agg({{ expression }}, {{ separator }}) within group (order by {{ order_by }})
 {%- endmacro %}

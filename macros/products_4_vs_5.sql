@@ -28,7 +28,7 @@ final as (
     select
         *,
         (rate_4 - rate_5)
-            / sqrt(pooled_rate * (1 - pooled_rate) * (1.0 / clients_4 + 1.0 / clients_5)) as z_statistic
+            / sqrt(pooled_rate * (1 - pooled_rate) * (1.0e0 / clients_4 + 1.0e0 / clients_5)) as z_statistic
     from rates
 )
 

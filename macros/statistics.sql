@@ -1,17 +1,20 @@
 {#- Wilson score interval for a proportion successes / trials, z from var wilson_z (95 %).
     Returns null when trials = 0. -#}
 {% macro wilson_bound(successes, trials, side) -%}
-    {%- set z = var('wilson_z') -%}
+    {#- every factor a double: on Spark a literal like 1.96 or 2.0 is a decimal, and decimal
+        division keeps as few as 6 digits -#}
+    {%- set z = 'cast(' ~ var('wilson_z') ~ ' as ' ~ type_double() ~ ')' -%}
+    {%- set n = 'cast(' ~ trials ~ ' as ' ~ type_double() ~ ')' -%}
+    {%- set p = 'cast(' ~ successes ~ ' as ' ~ type_double() ~ ') / ' ~ n -%}
     case
         when {{ trials }} > 0 then
             (
-                (cast({{ successes }} as {{ type_double() }}) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }}))
+                ({{ p }} + {{ z }} * {{ z }} / (2 * {{ n }}))
                 {{ '-' if side == 'low' else '+' }} {{ z }} * sqrt(
-                    (cast({{ successes }} as {{ type_double() }}) / {{ trials }})
-                    * (1 - cast({{ successes }} as {{ type_double() }}) / {{ trials }}) / {{ trials }}
-                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                    ({{ p }}) * (1 - {{ p }}) / {{ n }}
+                    + {{ z }} * {{ z }} / (4 * {{ n }} * {{ n }})
                 )
-            ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+            ) / (1 + {{ z }} * {{ z }} / {{ n }})
     end
 {%- endmacro %}
 
@@ -32,9 +35,11 @@
 {%- endmacro %}
 
 
-{#- Churn rate of a group, portable: avg over a 1.0 / 0.0 indicator, as double. -#}
+{#- Churn rate of a group, portable: avg over a 1 / 0 indicator, as double. The literals are
+    written 1.0e0 / 0.0e0: a double everywhere (on Spark 1.0 is a decimal, and avg of decimals
+    keeps 5 decimal places). -#}
 {% macro churn_rate(flag='is_churned') -%}
-    cast(avg(case when {{ flag }} then 1.0 else 0.0 end) as {{ type_double() }})
+    cast(avg(case when {{ flag }} then 1.0e0 else 0.0e0 end) as {{ type_double() }})
 {%- endmacro %}
 
 

@@ -24,7 +24,7 @@ final as (
         cast(null as {{ type_double() }}) as {{ feature.name }}_number,
         cast({{ feature.column }} as {{ type_string() }}) as {{ feature.name }}_text
         {%- elif feature.kind == 'flag' -%}
-        case when {{ feature.column }} then 1.0 else 0.0 end as {{ feature.name }}_number,
+        case when {{ feature.column }} then 1.0e0 else 0.0e0 end as {{ feature.name }}_number,
         case when {{ feature.column }} then 'yes' else 'no' end as {{ feature.name }}_text
         {%- elif feature.kind == 'ordinal' -%}
         cast({{ feature.column }} as {{ type_double() }}) as {{ feature.name }}_number,

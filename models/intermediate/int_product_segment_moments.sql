@@ -6,10 +6,10 @@
     ('equity', 'cast(equity as ' ~ type_double() ~ ')', 'numeric'),
     ('balance', 'balance', 'numeric'),
     ('est_salary', 'est_salary', 'numeric'),
-    ('share_women', "case when gender = 'Ж' then 1.0 else 0.0 end", 'proportion'),
-    ('share_active', 'case when is_active then 1.0 else 0.0 end', 'proportion'),
-    ('share_credit_card', 'case when has_credit_card then 1.0 else 0.0 end', 'proportion'),
-    ('churn_rate', 'case when is_churned then 1.0 else 0.0 end', 'proportion'),
+    ('share_women', "case when gender = 'Ж' then 1.0e0 else 0.0e0 end", 'proportion'),
+    ('share_active', 'case when is_active then 1.0e0 else 0.0e0 end', 'proportion'),
+    ('share_credit_card', 'case when has_credit_card then 1.0e0 else 0.0e0 end', 'proportion'),
+    ('churn_rate', 'case when is_churned then 1.0e0 else 0.0e0 end', 'proportion'),
 ] %}
 with
 

@@ -4,7 +4,14 @@
 -- already picked (ties: higher lift, then candidate_id), skipping near-duplicates, i.e.
 -- candidates whose Jaccard overlap with a picked segment exceeds var segment_max_overlap.
 -- A round with no candidate reaching a new churner picks nothing.
+--
+-- The whole state of the selection travels in one relation at (candidate, pattern) grain, and
+-- each round is a chain of CTEs that read the previous one exactly once (window functions
+-- instead of self-joins). Engines that inline CTEs (Spark) then plan a query whose size grows
+-- linearly with the rounds; a round that re-read the picks several times would grow
+-- exponentially.
 {%- set rounds = var('segment_max_count') %}
+{%- set max_overlap = var('segment_max_overlap') %}
 with
 
 candidates as (
@@ -16,100 +23,110 @@ members as (
     select * from {{ ref('int_segment_candidate_members') }}
 ),
 
-{% for round in range(1, rounds + 1) %}
-picked_before_{{ round }} as (
-    {% if round == 1 -%}
-    select cast(null as {{ type_string() }}) as candidate_id, 0 as pick_order, cast(0 as bigint) as new_churners
-    from candidates
-    where 1 = 0
-    {%- else -%}
-    select * from picked_before_{{ round - 1 }}
-    union all
-    select candidate_id, {{ round - 1 }} as pick_order, new_churners from pick_{{ round - 1 }}
-    {%- endif %}
-),
-
-reached_{{ round }} as (
-    select distinct members.sign_pattern
-    from members
-    inner join picked_before_{{ round }} as picked
-        on members.candidate_id = picked.candidate_id
-),
-
-open_candidates_{{ round }} as (
-    select candidates.*
-    from candidates
-    left join picked_before_{{ round }} as picked
-        on candidates.candidate_id = picked.candidate_id
-    where picked.candidate_id is null
-),
-
-gains_{{ round }} as (
-    select
-        open_candidates.candidate_id,
-        sum(case when reached.sign_pattern is null then members.churners else 0 end) as new_churners
-    from open_candidates_{{ round }} as open_candidates
-    inner join members
-        on open_candidates.candidate_id = members.candidate_id
-    left join reached_{{ round }} as reached
-        on members.sign_pattern = reached.sign_pattern
-    group by open_candidates.candidate_id
-),
-
-shared_{{ round }} as (
+-- one row per (eligible candidate, pattern); nothing picked yet
+state_0 as (
     select
         members.candidate_id,
-        picked_members.candidate_id as picked_id,
-        sum(members.clients) as shared_clients
+        members.sign_pattern,
+        members.clients,
+        members.churners,
+        candidates.clients as candidate_clients,
+        candidates.lift,
+        cast(null as integer) as pick_order,
+        cast(null as bigint) as new_churners,
+        0 as is_reached{{ ',' if rounds > 0 }}
+        {%- for pick in range(1, rounds + 1) %}
+        0 as in_pick_{{ pick }},
+        cast(0 as bigint) as pick_{{ pick }}_clients{{ ',' if not loop.last }}
+        {%- endfor %}
     from members
-    inner join members as picked_members
-        on members.sign_pattern = picked_members.sign_pattern
-    inner join picked_before_{{ round }} as picked
-        on picked_members.candidate_id = picked.candidate_id
-    group by members.candidate_id, picked_members.candidate_id
+    inner join candidates
+        on members.candidate_id = candidates.candidate_id
 ),
 
-overlap_{{ round }} as (
+{% for round in range(1, rounds + 1) %}
+-- round {{ round }}: churners each candidate would add, and its overlap with each earlier pick
+scored_{{ round }} as (
     select
-        shared.candidate_id,
-        max(cast(shared.shared_clients as {{ type_double() }})
-            / (candidate.clients + picked_candidate.clients - shared.shared_clients)) as max_jaccard
-    from shared_{{ round }} as shared
-    inner join candidates as candidate
-        on shared.candidate_id = candidate.candidate_id
-    inner join candidates as picked_candidate
-        on shared.picked_id = picked_candidate.candidate_id
-    group by shared.candidate_id
+        state.*,
+        sum(case when state.is_reached = 0 then state.churners else 0 end)
+            over (partition by state.candidate_id) as gain{{ ',' if round > 1 }}
+        {%- for pick in range(1, round) %}
+        sum(case when state.in_pick_{{ pick }} = 1 then state.clients else 0 end)
+            over (partition by state.candidate_id) as shared_{{ pick }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from state_{{ round - 1 }} as state
 ),
 
-pick_{{ round }} as (
+qualified_{{ round }} as (
     select
-        gains.candidate_id,
-        cast(gains.new_churners as bigint) as new_churners
-    from gains_{{ round }} as gains
-    inner join open_candidates_{{ round }} as open_candidates
-        on gains.candidate_id = open_candidates.candidate_id
-    left join overlap_{{ round }} as overlap
-        on gains.candidate_id = overlap.candidate_id
-    where gains.new_churners > 0
-        and coalesce(overlap.max_jaccard, 0) <= {{ var('segment_max_overlap') }}
-    order by gains.new_churners desc, open_candidates.lift desc, gains.candidate_id
-    limit 1
+        scored.*,
+        case
+            when scored.pick_order is null
+                and scored.gain > 0
+                {%- for pick in range(1, round) %}
+                and cast(scored.shared_{{ pick }} as {{ type_double() }})
+                    / (scored.candidate_clients + scored.pick_{{ pick }}_clients - scored.shared_{{ pick }}) <= {{ max_overlap }}
+                {%- endfor %}
+                then 1
+            else 0
+        end as qualifies
+    from scored_{{ round }} as scored
+),
+
+ranked_{{ round }} as (
+    select
+        qualified.*,
+        dense_rank() over (
+            order by qualified.qualifies desc, qualified.gain desc, qualified.lift desc, qualified.candidate_id
+        ) as candidate_rank
+    from qualified_{{ round }} as qualified
+),
+
+-- the pick (rank 1, if it qualifies) joins the state: its order and gain, its patterns reached
+state_{{ round }} as (
+    select
+        ranked.candidate_id,
+        ranked.sign_pattern,
+        ranked.clients,
+        ranked.churners,
+        ranked.candidate_clients,
+        ranked.lift,
+        case
+            when ranked.candidate_rank = 1 and ranked.qualifies = 1 then {{ round }}
+            else ranked.pick_order
+        end as pick_order,
+        case
+            when ranked.candidate_rank = 1 and ranked.qualifies = 1 then cast(ranked.gain as bigint)
+            else ranked.new_churners
+        end as new_churners,
+        greatest(
+            ranked.is_reached,
+            max(case when ranked.candidate_rank = 1 and ranked.qualifies = 1 then 1 else 0 end)
+                over (partition by ranked.sign_pattern)
+        ) as is_reached,
+        {%- for pick in range(1, rounds + 1) %}
+        {%- if pick == round %}
+        max(case when ranked.candidate_rank = 1 and ranked.qualifies = 1 then 1 else 0 end)
+            over (partition by ranked.sign_pattern) as in_pick_{{ pick }},
+        max(case when ranked.candidate_rank = 1 and ranked.qualifies = 1 then ranked.candidate_clients else 0 end)
+            over () as pick_{{ pick }}_clients{{ ',' if not loop.last }}
+        {%- else %}
+        ranked.in_pick_{{ pick }},
+        ranked.pick_{{ pick }}_clients{{ ',' if not loop.last }}
+        {%- endif %}
+        {%- endfor %}
+    from ranked_{{ round }} as ranked
 ),
 
 {% endfor %}
 final as (
-    select
+    select distinct
         candidate_id,
         cast(pick_order as integer) as pick_order,
-        new_churners
-    from picked_before_{{ rounds }}
-    union all
-    select
-        candidate_id,
-        {{ rounds }} as pick_order,
-        new_churners
-    from pick_{{ rounds }}
+        cast(new_churners as bigint) as new_churners
+    from state_{{ rounds }}
+    where pick_order is not null
 )
 
 select * from final

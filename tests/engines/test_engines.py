@@ -10,6 +10,7 @@ logging in as it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -143,12 +144,12 @@ def _as_bi_reader(postgres: Built) -> Any:
     connection = psycopg2.connect(
         host=parameters["host"], port=parameters["port"], dbname=parameters["dbname"], user="bi_reader"
     )
-    connection.autocommit = True
+    connection.autocommit = True  # and no `with connection`: psycopg2 would open a transaction at once
     return connection
 
 
 def test_bi_reader_reads_marts_including_the_python_step_tables(postgres: Built) -> None:
-    with _as_bi_reader(postgres) as connection, connection.cursor() as cursor:
+    with closing(_as_bi_reader(postgres)) as connection, connection.cursor() as cursor:
         cursor.execute("select count(*) from marts.dim_clients")
         assert cursor.fetchone() == (10000,)
         cursor.execute("select count(*) from marts.stat_tests")  # written after dbt: default privileges
@@ -157,7 +158,7 @@ def test_bi_reader_reads_marts_including_the_python_step_tables(postgres: Built)
 
 @pytest.mark.parametrize("table", ["raw.bank_scrooge", "staging.stg_clients", "intermediate.int_clients__checked"])
 def test_bi_reader_cannot_read_below_marts(postgres: Built, table: str) -> None:
-    with _as_bi_reader(postgres) as connection, connection.cursor() as cursor:
+    with closing(_as_bi_reader(postgres)) as connection, connection.cursor() as cursor:
         with pytest.raises(errors.InsufficientPrivilege):
             cursor.execute(f"select count(*) from {table}")
 
@@ -174,7 +175,7 @@ def test_bi_reader_cannot_read_below_marts(postgres: Built, table: str) -> None:
 )
 def test_bi_reader_cannot_write(postgres: Built, statement: str) -> None:
     """Refused by privileges, not only by the role's read-only default (which a session could turn off)."""
-    with _as_bi_reader(postgres) as connection, connection.cursor() as cursor:
+    with closing(_as_bi_reader(postgres)) as connection, connection.cursor() as cursor:
         cursor.execute("set default_transaction_read_only = off")
         with pytest.raises((errors.InsufficientPrivilege, errors.WrongObjectType)):
             cursor.execute(statement)

@@ -9,11 +9,11 @@
     ('balance', 'balance', 'numeric'),
     ('products', 'cast(products as ' ~ type_double() ~ ')', 'numeric'),
     ('est_salary', 'est_salary', 'numeric'),
-    ('is_woman', "case when gender = 'Ж' then 1.0 else 0.0 end", 'boolean'),
-    ('has_credit_card', 'case when has_credit_card then 1.0 else 0.0 end', 'boolean'),
-    ('is_active', 'case when is_active then 1.0 else 0.0 end', 'boolean'),
-    ('is_balance_missing', 'case when is_balance_missing then 1.0 else 0.0 end', 'boolean'),
-    ('is_age_missing', 'case when is_age_missing then 1.0 else 0.0 end', 'boolean'),
+    ('is_woman', "case when gender = 'Ж' then 1.0e0 else 0.0e0 end", 'boolean'),
+    ('has_credit_card', 'case when has_credit_card then 1.0e0 else 0.0e0 end', 'boolean'),
+    ('is_active', 'case when is_active then 1.0e0 else 0.0e0 end', 'boolean'),
+    ('is_balance_missing', 'case when is_balance_missing then 1.0e0 else 0.0e0 end', 'boolean'),
+    ('is_age_missing', 'case when is_age_missing then 1.0e0 else 0.0e0 end', 'boolean'),
 ] %}
 with
 
