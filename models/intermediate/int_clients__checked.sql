@@ -1,6 +1,8 @@
 -- Every staging row with the hard rules applied: rejection_reason lists each broken rule
 -- ("column: rule", separated by "; "), null when the row is accepted.
 -- A repeated (user_id, city) keeps its first valid occurrence; later ones are rejected.
+-- The raw texts stay in stg_clients (rejected_rows takes them from there): carrying twelve text
+-- columns of every row through one more table costs more than the rules themselves at scale.
 with
 
 clients as (
@@ -58,7 +60,24 @@ repeated_keys as (
 
 final as (
     select
-        value_checks.*,
+        value_checks.source_row_number,
+        value_checks.user_id,
+        value_checks.city,
+        value_checks.gender,
+        value_checks.age,
+        value_checks.score,
+        value_checks.equity,
+        value_checks.balance,
+        value_checks.products,
+        value_checks.has_credit_card,
+        value_checks.is_active,
+        value_checks.is_churned,
+        value_checks.est_salary,
+        value_checks.is_age_missing,
+        value_checks.is_balance_missing,
+        value_checks.is_duplicate_user_id,
+        value_checks.is_known_city,
+        value_checks.value_reason,
         repeated_keys.first_row_number_of_key,
         case
             when value_checks.value_reason is null

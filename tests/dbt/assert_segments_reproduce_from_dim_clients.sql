@@ -1,18 +1,59 @@
 -- Re-apply each selected segment's rule (its signs' bounds and values) to dim_clients directly,
 -- without the intermediate membership tables, and compare with churn_segment_members and the
 -- segment's figures. Returns every difference.
+--
+-- The rules are read when the test runs and written out as one plain predicate per segment,
+-- so each segment is one scan of dim_clients (no client x sign expansion).
+-- depends_on: {{ ref('churn_segment_candidates') }}
+-- depends_on: {{ ref('int_segment_signs') }}
+{%- set client_columns = {
+    'city': 'city',
+    'gender': 'gender',
+    'product_segment': 'product_segment',
+    'credit_card': "case when has_credit_card then 'yes' else 'no' end",
+    'last_activity': "case when is_active then 'yes' else 'no' end",
+    'age': 'age',
+    'score': 'score',
+    'equity': 'equity',
+    'balance': 'balance',
+    'products': 'products',
+    'est_salary': 'est_salary',
+} %}
+{%- set rules = {} %}
+{%- if execute %}
+    {%- set rule_query %}
+        select
+            segments.segment_id,
+            signs.feature,
+            signs.value_text,
+            signs.lower_bound,
+            signs.upper_bound
+        from {{ ref('churn_segments') }} as segments
+        inner join {{ ref('churn_segment_candidates') }} as candidates
+            on segments.candidate_id = candidates.candidate_id
+        inner join {{ ref('int_segment_signs') }} as signs
+            on signs.sign_id in (candidates.sign_a, candidates.sign_b, candidates.sign_c)
+        order by segments.segment_id, signs.feature
+    {%- endset %}
+    {%- for row in run_query(rule_query).rows %}
+        {%- set column = client_columns[row[1]] %}
+        {%- if row[2] == 'missing' %}
+            {%- set condition = column ~ ' is null' %}
+        {%- elif row[2] is not none %}
+            {%- set condition = column ~ " = '" ~ (row[2] | replace("'", "''")) ~ "'" %}
+        {%- else %}
+            {%- set bounds = [] %}
+            {%- if row[3] is not none %}{%- do bounds.append(column ~ ' >= cast(' ~ row[3] ~ ' as ' ~ type_double() ~ ')') %}{%- endif %}
+            {%- if row[4] is not none %}{%- do bounds.append(column ~ ' < cast(' ~ row[4] ~ ' as ' ~ type_double() ~ ')') %}{%- endif %}
+            {%- set condition = bounds | join(' and ') %}
+        {%- endif %}
+        {%- do rules.setdefault(row[0], []).append('(' ~ condition ~ ')') %}
+    {%- endfor %}
+{%- endif %}
 with
 
 segments as (
     select * from {{ ref('churn_segments') }}
-),
-
-candidates as (
-    select * from {{ ref('churn_segment_candidates') }}
-),
-
-signs as (
-    select * from {{ ref('int_segment_signs') }}
 ),
 
 clients as (
@@ -23,120 +64,46 @@ members as (
     select * from {{ ref('churn_segment_members') }}
 ),
 
-segment_signs as (
-    select segments.segment_id, candidates.sign_a as sign_id
-    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
-    union all
-    select segments.segment_id, candidates.sign_b
-    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
-    union all
-    select segments.segment_id, candidates.sign_c
-    from segments inner join candidates on segments.candidate_id = candidates.candidate_id
-    where candidates.sign_c is not null
-),
-
-client_values as (
-    select
-        source_row_number,
-        is_churned,
-        city,
-        gender,
-        product_segment,
-        case when has_credit_card then 'yes' else 'no' end as credit_card,
-        case when is_active then 'yes' else 'no' end as last_activity,
-        cast(age as {{ type_double() }}) as age,
-        cast(score as {{ type_double() }}) as score,
-        cast(equity as {{ type_double() }}) as equity,
-        balance,
-        cast(products as {{ type_double() }}) as products,
-        est_salary
-    from clients
-),
-
-segment_sign_definitions as (
-    select
-        segment_signs.segment_id,
-        signs.*
-    from segment_signs
-    inner join signs
-        on segment_signs.sign_id = signs.sign_id
-),
-
-sign_hits as (
-    -- one plain join per feature (equality for categories and 'missing', a range for intervals),
-    -- so the engine can use hash and range joins rather than testing every client against every sign
-    {% for feature in ['city', 'gender', 'product_segment', 'credit_card', 'last_activity'] %}
-    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
-    from segment_sign_definitions as definitions
-    inner join client_values
-        on client_values.{{ feature }} = definitions.value_text
-    where definitions.feature = '{{ feature }}'
-    union all
-    {% endfor %}
-    {% for feature in ['age', 'score', 'equity', 'balance', 'products', 'est_salary'] %}
-    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
-    from segment_sign_definitions as definitions
-    inner join client_values
-        on client_values.{{ feature }} >= coalesce(definitions.lower_bound, -1e308)
-        and client_values.{{ feature }} < coalesce(definitions.upper_bound, 1e308)
-    where definitions.feature = '{{ feature }}'
-        and coalesce(definitions.value_text, '') <> 'missing'
-    union all
-    select definitions.segment_id, client_values.source_row_number, client_values.is_churned
-    from segment_sign_definitions as definitions
-    inner join client_values
-        on client_values.{{ feature }} is null
-    where definitions.feature = '{{ feature }}'
-        and definitions.value_text = 'missing'
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-signs_needed as (
-    select segment_id, count(*) as needed
-    from segment_signs
-    group by segment_id
-),
-
 recomputed_members as (
-    -- grouped by the integer source_row_number (unique in dim_clients): cheaper than the text key
+    {% for segment_id, conditions in rules.items() %}
     select
-        sign_hits.segment_id,
-        sign_hits.source_row_number,
-        max(case when sign_hits.is_churned then 1 else 0 end) as churned
-    from sign_hits
-    inner join signs_needed
-        on sign_hits.segment_id = signs_needed.segment_id
-    group by sign_hits.segment_id, sign_hits.source_row_number, signs_needed.needed
-    having count(*) = signs_needed.needed
-),
-
-members_numbered as (
+        '{{ segment_id }}' as segment_id,
+        client_key,
+        is_churned
+    from clients
+    where {{ conditions | join('\n        and ') }}
+    union all
+    {% endfor %}
     select
-        members.segment_id,
-        clients.source_row_number
-    from members
-    inner join clients
-        on members.client_key = clients.client_key
+        cast(null as {{ type_string() }}) as segment_id,
+        cast(null as {{ type_string() }}) as client_key,
+        cast(null as boolean) as is_churned
+    from segments
+    where 1 = 0
 ),
 
 member_differences as (
     select coalesce(recomputed.segment_id, members.segment_id) as segment_id, 'member differs' as problem
     from recomputed_members as recomputed
-    full outer join members_numbered as members
+    full outer join members
         on recomputed.segment_id = members.segment_id
-        and recomputed.source_row_number = members.source_row_number
-    where recomputed.source_row_number is null or members.source_row_number is null
+        and recomputed.client_key = members.client_key
+    where recomputed.client_key is null or members.client_key is null
+),
+
+recomputed_figures as (
+    select
+        segment_id,
+        count(*) as clients,
+        sum(case when is_churned then 1 else 0 end) as churners
+    from recomputed_members
+    group by segment_id
 ),
 
 figure_differences as (
     select segments.segment_id, 'figures differ' as problem
     from segments
-    left join (
-        select segment_id, count(*) as clients, sum(churned) as churners
-        from recomputed_members
-        group by segment_id
-    ) as recomputed
+    left join recomputed_figures as recomputed
         on segments.segment_id = recomputed.segment_id
     where coalesce(recomputed.clients, -1) <> segments.clients
         or coalesce(recomputed.churners, -1) <> segments.churners

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import pytest
 
@@ -117,3 +124,29 @@ def test_stability_recognises_a_fragile_segment():
     )
     assert result[0]["pass_share"] == 1.0
     assert result[1]["pass_share"] < result[0]["pass_share"]
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        "delete from marts.churn_segment_members where client_key = "
+        "(select min(client_key) from marts.churn_segment_members where segment_id = 'S1')",
+        "update marts.churn_segments set churners = churners + 1 where segment_id = 'S2'",
+    ],
+)
+def test_reproduction_test_catches_a_wrong_member_or_figure(shipped_build, tmp_path, tampering):
+    """Positive control for the dbt test that re-applies each segment's rule to dim_clients."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(shipped_build.db, copy)
+    repo = Path(__file__).resolve().parents[2]
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    command = [dbt, "test", "--select", "assert_segments_reproduce_from_dim_clients", "--profiles-dir", str(repo)]
+    env = {**os.environ, "METANPROM_DB": str(copy), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    env["DBT_LOG_PATH"] = str(tmp_path / "logs")
+    clean = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert clean.returncode == 0, clean.stdout[-2000:]
+    with duckdb.connect(str(copy)) as con:
+        con.execute(tampering)
+    tampered = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert tampered.returncode != 0
+    assert "FAIL" in tampered.stdout

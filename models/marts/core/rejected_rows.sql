@@ -6,9 +6,35 @@ checked as (
     select * from {{ ref('int_clients__checked') }}
 ),
 
+staged as (
+    select * from {{ ref('stg_clients') }}
+),
+
 rejected as (
     select * from checked
     where rejection_reason is not null
+),
+
+rejected_with_raw_values as (
+    select
+        rejected.source_row_number,
+        rejected.rejection_reason,
+        rejected.duplicate_of_row_number,
+        staged.user_id_raw,
+        staged.score_raw,
+        staged.city_raw,
+        staged.gender_raw,
+        staged.age_raw,
+        staged.equity_raw,
+        staged.balance_raw,
+        staged.products_raw,
+        staged.credit_card_raw,
+        staged.last_activity_raw,
+        staged.est_salary_raw,
+        staged.churn_raw
+    from rejected
+    inner join staged
+        on rejected.source_row_number = staged.source_row_number
 ),
 
 final as (
@@ -28,7 +54,7 @@ final as (
         last_activity_raw,
         est_salary_raw,
         churn_raw
-    from rejected
+    from rejected_with_raw_values
 )
 
 select * from final
