@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from metanprom.compare import TableComparison, compare_marts
 from metanprom.dbt import DbtResults, run_dbt
@@ -34,6 +35,7 @@ from metanprom.stat_tests import run_step
 from metanprom.warehouse import Warehouse, open_duckdb, open_postgres, open_spark
 
 ENGINES = ("postgres", "spark")
+T = TypeVar("T")
 
 
 class EngineError(Exception):
@@ -55,7 +57,7 @@ class EngineRun:
         return sum(self.seconds.values())
 
 
-def _timed(run: EngineRun, step: str, action: Callable[[], object]) -> object:
+def _timed(run: EngineRun, step: str, action: Callable[[], T]) -> T:
     start = time.perf_counter()
     print(f"==> {run.target}: {step}", flush=True)
     result = action()
@@ -76,7 +78,6 @@ def build_engine(target: str, work_dir: Path, open_warehouse: Callable[[], Wareh
         "dbt build",
         lambda: run_dbt(["build", "--exclude", "bank_scrooge"], db_path, target_dir, target, log),
     )
-    assert isinstance(seeded, DbtResults) and isinstance(built, DbtResults)
     run.dbt.merge(seeded)
     run.dbt.merge(built)
 
@@ -175,7 +176,8 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _mart_tables(warehouse: Warehouse) -> list[str]:
+def mart_tables(warehouse: Warehouse) -> list[str]:
+    """List the tables of schema marts (from information_schema: DuckDB and PostgreSQL)."""
     rows = warehouse.fetch(
         "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
     )
@@ -242,7 +244,7 @@ def run_engines(engines: Sequence[str] = ENGINES, report_path: Path | None = Non
         duckdb_file = work / "metanprom.duckdb"
         runs = [build_engine("duckdb", work, lambda: open_duckdb(duckdb_file))]
         reference = open_duckdb(duckdb_file, read_only=True)
-        tables = _mart_tables(reference)
+        tables = mart_tables(reference)
         try:
             for engine in engines:
                 if engine == "postgres":

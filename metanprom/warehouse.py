@@ -34,6 +34,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _as_columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
+    """Rows to one object array per column (None stays None)."""
+    return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
+
+
 def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -49,8 +54,7 @@ class Warehouse:
 
     def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
         """Run ``sql`` and return its columns as arrays (object arrays with None for null)."""
-        names, rows = self.fetch_named(sql)
-        return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
+        return _as_columns(*self.fetch_named(sql))
 
     def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run ``sql`` and return its column names and rows."""
@@ -90,9 +94,7 @@ class DbApiWarehouse(Warehouse):
         fetch_numpy = getattr(cursor, "fetchnumpy", None)  # DuckDB's fast path: no Python objects per value
         if fetch_numpy is not None:
             return dict(fetch_numpy())
-        names = [column[0] for column in cursor.description]
-        rows = cursor.fetchall()
-        return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
+        return _as_columns([column[0] for column in cursor.description], cursor.fetchall())
 
     def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run ``sql``; names from the cursor's description."""

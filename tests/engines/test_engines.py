@@ -18,6 +18,7 @@ import psycopg2
 import pytest
 from psycopg2 import errors
 
+from metanprom import engines
 from metanprom.compare import compare_marts
 from metanprom.engines import EngineRun, EnginesReport, build_engine, environment, throwaway_postgres
 from metanprom.paths import REPO_ROOT
@@ -53,10 +54,7 @@ def duckdb_reference(work: Path) -> Iterator[Built]:
 
 @pytest.fixture(scope="session")
 def mart_tables(duckdb_reference: Built) -> list[str]:
-    rows = duckdb_reference[1].fetch(
-        "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
-    )
-    return [row[0] for row in rows]
+    return engines.mart_tables(duckdb_reference[1])
 
 
 @pytest.fixture(scope="session")
