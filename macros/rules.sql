@@ -1,10 +1,18 @@
-{#- Hard-rule checks used by int_clients__checked. Each returns a reason text naming the
+{#- Hard-rule checks used by int_clients__rejections. Each returns a reason text naming the
     column and the rule, or null when the value passes. Reasons carry no data values, so
     they can be counted by reason; the raw values sit next to them in marts.rejected_rows. -#}
 
-{% macro check_number(label, raw_column, typed_column, kind, min_var=none, max_var=none, required=true) -%}
+{#- True when stg_clients.empty_columns lists the column (the extract's value was empty). -#}
+{% macro is_empty_column(column_name, empty_columns='empty_columns') -%}
+    coalesce(', ' || {{ empty_columns }} || ',' like '%, {{ column_name }},%', false)
+{%- endmacro %}
+
+
+{#- An empty value is "missing" (a reason only when required); a present value that staging
+    could not type is "not a whole number / 0 or 1 / a number"; then the plausible range. -#}
+{% macro check_number(label, typed_column, kind, min_var=none, max_var=none, required=true) -%}
     case
-        when {{ raw_column }} is null
+        when {{ is_empty_column(label) }}
             then {% if required %}'{{ label }}: missing'{% else %}null{% endif %}
         when {{ typed_column }} is null
             then '{{ label }}: not {{ "a whole number" if kind == "integer" else "0 or 1" if kind == "flag" else "a number" }}'

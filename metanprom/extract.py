@@ -30,6 +30,7 @@ EXPECTED_COLUMNS: tuple[str, ...] = (
     "churn",
 )
 RAW_TABLE = "raw.bank_scrooge"
+LONG_ROW_MARKER = "metanprom: a row has more fields than the header"
 _SNIFF_BYTES = 1 << 16
 
 
@@ -134,6 +135,33 @@ class LoadResult:
     blank_lines_skipped: int
 
 
+def _read_csv_sql(select: str, where: str) -> str:
+    return f"""
+        select {select} from read_csv(
+            ?,
+            auto_detect = false,
+            header = false,
+            skip = 1,
+            columns = ?,
+            delim = ',',
+            quote = '"',
+            escape = '"',
+            null_padding = true,
+            encoding = 'utf-8'
+        )
+        where {where}
+    """
+
+
+def _reader_failure(path: Path, error: duckdb.Error) -> ExtractError:
+    first_line = str(error).strip().splitlines()[0]
+    return _fail(
+        path,
+        f"DuckDB's CSV reader could not read the file: {first_line}",
+        "Fix the line it names (the file must be comma-separated UTF-8 with the header's columns).",
+    )
+
+
 def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     """Load an extract into ``raw.bank_scrooge`` with every column as text, in file order.
 
@@ -143,6 +171,10 @@ def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     with more fields than the header is found instead of silently cut. Blank lines are skipped
     and counted.
 
+    One pass reads the file straight into the raw table and stops at a row with extra fields;
+    only then is the file read again into a temporary table, to count such rows and name the
+    first one. Insertion order (file order) is kept, so rowid numbers the rows.
+
     Raises:
         ExtractError: a file-level problem, a row with more fields than the header, or a line
             DuckDB's CSV reader cannot split.
@@ -151,54 +183,44 @@ def load_extract(con: duckdb.DuckDBPyConnection, path: Path) -> LoadResult:
     header = read_header(path)
     declared = {f"c{i}": "VARCHAR" for i in range(len(header.columns))} | {OVERFLOW_COLUMN: "VARCHAR"}
     position = {name: f"c{header.columns.index(header.mapping[name])}" for name in EXPECTED_COLUMNS}
+    select_list = ", ".join(f"{position[name]} as {_quote_identifier(name)}" for name in EXPECTED_COLUMNS)
+    stop_at_long_row = f"case when {OVERFLOW_COLUMN} is not null then error('{LONG_ROW_MARKER}') else true end"
+    con.execute("create schema if not exists raw")
     try:
         con.execute(
-            """
-            create or replace temp table loaded_lines as
-            select * from read_csv(
-                ?,
-                auto_detect = false,
-                header = false,
-                skip = 1,
-                columns = ?,
-                delim = ',',
-                quote = '"',
-                escape = '"',
-                null_padding = true,
-                encoding = 'utf-8'
-            )
-            """,
+            f"create or replace table {RAW_TABLE} as " + _read_csv_sql(select_list, stop_at_long_row),
             [str(path), declared],
         )
     except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise _fail(
-            path,
-            f"DuckDB's CSV reader could not read the file: {first_line}",
-            "Fix the line it names (the file must be comma-separated UTF-8 with the header's columns).",
-        ) from error
-    long_rows = con.execute(
-        f"select count(*), min(rowid) + 2 from loaded_lines where {OVERFLOW_COLUMN} is not null"
-    ).fetchone()
-    if long_rows and long_rows[0]:
-        raise _fail(
-            path,
-            f"{long_rows[0]} row(s) have more fields than the header's {len(header.columns)} columns "
-            f"(first at line {long_rows[1]})",
-            "Remove the extra fields, or quote values that contain commas.",
+        if LONG_ROW_MARKER not in str(error):
+            raise _reader_failure(path, error) from error
+        raise _long_rows(con, path, declared, len(header.columns)) from None
+    all_null = " and ".join(f"{_quote_identifier(name)} is null" for name in EXPECTED_COLUMNS)
+    blank = int(con.execute(f"select count(*) from {RAW_TABLE} where {all_null}").fetchone()[0])
+    if blank:  # rare: rewrite without the blank lines, keeping file order
+        con.execute(
+            f"create or replace temp table raw_without_blank_lines as select * from {RAW_TABLE} where not ({all_null})"
         )
-    all_null = " and ".join(f"c{i} is null" for i in range(len(header.columns)))
-    select_list = ", ".join(f"{position[name]} as {_quote_identifier(name)}" for name in EXPECTED_COLUMNS)
-    con.execute("create schema if not exists raw")
-    con.execute(
-        f"create or replace table {RAW_TABLE} as select {select_list} from loaded_lines "
-        f"where not ({all_null}) order by rowid"
-    )
-    counts = con.execute(
-        f"select (select count(*) from {RAW_TABLE}), (select count(*) from loaded_lines where {all_null})"
-    ).fetchone()
-    rows, blank = (int(counts[0]), int(counts[1])) if counts else (0, 0)
-    con.execute("drop table loaded_lines")
+        con.execute(f"create or replace table {RAW_TABLE} as select * from raw_without_blank_lines")
+        con.execute("drop table raw_without_blank_lines")
+    rows = int(con.execute(f"select count(*) from {RAW_TABLE}").fetchone()[0])
     if rows == 0:
         raise _fail(path, "the file has a header but no data rows", "Export the extract with its rows.")
     return LoadResult(rows=rows, blank_lines_skipped=blank)
+
+
+def _long_rows(con: duckdb.DuckDBPyConnection, path: Path, declared: dict[str, str], columns: int) -> ExtractError:
+    """Count the rows with more fields than the header and name the first (a second read)."""
+    try:
+        con.execute("create or replace temp table loaded_lines as " + _read_csv_sql("*", "true"), [str(path), declared])
+    except duckdb.Error as error:
+        return _reader_failure(path, error)
+    count, first_line = con.execute(
+        f"select count(*), min(rowid) + 2 from loaded_lines where {OVERFLOW_COLUMN} is not null"
+    ).fetchone()
+    con.execute("drop table loaded_lines")
+    return _fail(
+        path,
+        f"{count} row(s) have more fields than the header's {columns} columns (first at line {first_line})",
+        "Remove the extra fields, or quote values that contain commas.",
+    )

@@ -4,10 +4,11 @@
 
 For each size: generate an extract (scripts/generate_extract.py, not timed as pipeline), run
 `python -m metanprom build` on it in a subprocess (stages timed by the build itself, dbt split into
-models and tests), then, on the same file, a pandas baseline that does the course notebooks' work:
-read_csv, clean, churn by every feature (qcut bins, groupby), Wilson intervals, product-segment
-profiles, churned-vs-retained portrait, and the hypothesis tests with scipy. Peak RSS is the
-largest resident set of the run's processes (getrusage of the children). Writes a Markdown table.
+models and tests), then, on the same file, the pandas baseline (scripts/pandas_baseline.py): the
+dbt stage's work done the course notebooks' way (read_csv, cleaning rules, groupby breakdowns,
+signals, itertools combinations of signs filtered with boolean masks, greedy selection, the data
+tests' checks), and the hypothesis tests with scipy, each part timed. Peak RSS is the largest
+resident set of the run's processes (getrusage of the children). Writes a Markdown table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,80 +39,6 @@ def _measured(command: list[str], env: dict[str, str]) -> dict:
         [sys.executable, "-c", _MEASURE, *command], env=env, capture_output=True, text=True, check=True
     )
     return json.loads(output.stdout)
-
-
-def pandas_baseline(path: str) -> dict[str, float]:
-    """The notebooks' method on the same file; returns the seconds of each part."""
-    import numpy as np
-    import pandas as pd
-    from scipy import stats
-
-    times: dict[str, float] = {}
-    started = time.perf_counter()
-    frame = pd.read_csv(path)
-    times["load"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    frame.columns = [name.lower() for name in frame.columns]
-    frame = frame.rename(columns={"userid": "user_id"})
-    frame = frame.drop_duplicates(subset=["user_id", "city"])
-    for column in ("score", "age"):
-        frame[column] = frame[column].astype("Int64")
-    frame["product_segment"] = np.where(frame["products"] >= 4, "4+", frame["products"].astype(str))
-    overall = frame["churn"].mean()
-
-    def wilson(k: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
-        z = 1.959963984540054
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return centre - half, centre + half
-
-    tables = []
-    for feature in ("city", "gender", "equity", "products", "credit_card", "last_activity"):
-        tables.append(
-            frame.groupby(frame[feature].astype(str), dropna=False)["churn"]
-            .agg(["count", "sum"])
-            .assign(feature=feature)
-        )
-    for feature in ("age", "score", "balance", "est_salary"):
-        bins = pd.qcut(frame[feature].astype(float), 10, duplicates="drop").astype(str)
-        tables.append(frame.groupby(bins, dropna=False)["churn"].agg(["count", "sum"]).assign(feature=feature))
-    by_feature = pd.concat(tables)
-    by_feature["rate"] = by_feature["sum"] / by_feature["count"]
-    by_feature["ci_low"], by_feature["ci_high"] = wilson(by_feature["sum"], by_feature["count"])
-    by_feature["lift"] = by_feature["rate"] / overall
-    by_feature["prone"] = by_feature["ci_low"] > overall
-    segments = frame.groupby("product_segment").agg(
-        clients=("churn", "size"),
-        churners=("churn", "sum"),
-        median_age=("age", "median"),
-        median_score=("score", "median"),
-        median_balance=("balance", "median"),
-        median_salary=("est_salary", "median"),
-        share_women=("gender", lambda s: (s == "Ж").mean()),
-        share_active=("last_activity", "mean"),
-        share_card=("credit_card", "mean"),
-    )
-    segments["ci_low"], segments["ci_high"] = wilson(segments["churners"], segments["clients"])
-    frame.groupby("churn")[["age", "score", "equity", "balance", "products", "est_salary"]].agg(["mean", "median"])
-    frame.groupby(["product_segment", "city", "gender"])["churn"].agg(["count", "sum"])
-    times["marts"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    churned = frame["churn"] == 1
-    for metric in ("est_salary", "balance", "age", "score"):
-        a, b = frame.loc[churned, metric].dropna().astype(float), frame.loc[~churned, metric].dropna().astype(float)
-        stats.mannwhitneyu(a, b, alternative="two-sided")
-        stats.ttest_ind(a, b, equal_var=False)
-    one, two = frame.loc[frame["products"] == 1, "est_salary"], frame.loc[frame["products"] == 2, "est_salary"]
-    stats.mannwhitneyu(one, two, alternative="two-sided")
-    stats.ttest_ind(one, two, equal_var=False)
-    stats.kruskal(*[group["score"].astype(float) for _, group in frame.groupby("product_segment") if len(group) > 1])
-    for flag in ("last_activity", "credit_card"):
-        stats.chi2_contingency(pd.crosstab(frame[flag], frame["churn"]))
-    times["tests"] = time.perf_counter() - started
-    return times
 
 
 def run(sizes: list[int], seed: int, out: Path) -> str:
@@ -157,8 +83,8 @@ def run(sizes: list[int], seed: int, out: Path) -> str:
                 [
                     sys.executable,
                     "-c",
-                    f"import json, sys; sys.path.insert(0, {str(REPO / 'scripts')!r}); "
-                    f"from bench import pandas_baseline; print(json.dumps(pandas_baseline({str(extract)!r})), file=sys.stderr)",
+                    f"import json, sys; sys.path.insert(0, {str(REPO / 'scripts')!r}); import pandas_baseline; "
+                    f"print(json.dumps(pandas_baseline.run({str(extract)!r}).seconds), file=sys.stderr)",
                 ],
                 env,
             )
@@ -171,23 +97,27 @@ def run(sizes: list[int], seed: int, out: Path) -> str:
         *[f"{s} s" for s in PIPELINE_STAGES],
         "pipeline total s",
         "peak RSS MB",
-        "pandas load+marts s",
-        "pandas tests s",
+        "pandas load s",
+        "pandas marts s",
+        "pandas checks s",
+        "pandas hypothesis tests s",
         "pandas total s",
         "pandas peak RSS MB",
-        "load+dbt vs pandas load+marts",
+        "pandas (load+marts+checks) / (load+dbt models+dbt tests)",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for size, generated, stages, pipeline, pandas_times, baseline in rows:
         ours = stages.get("load", 0) + stages.get("dbt models", 0) + stages.get("dbt tests", 0)
-        theirs = pandas_times["load"] + pandas_times["marts"]
+        theirs = pandas_times["load"] + pandas_times["marts"] + pandas_times["checks"]
         cells = [
             f"{size:,}",
             f"{generated['seconds']:.1f}",
             *[f"{stages.get(s, 0):.1f}" for s in PIPELINE_STAGES],
             f"{pipeline['seconds']:.1f}",
             f"{pipeline['peak_rss_mb']:.0f}",
-            f"{theirs:.1f}",
+            f"{pandas_times['load']:.1f}",
+            f"{pandas_times['marts']:.1f}",
+            f"{pandas_times['checks']:.1f}",
             f"{pandas_times['tests']:.1f}",
             f"{baseline['seconds']:.1f}",
             f"{baseline['peak_rss_mb']:.0f}",
@@ -206,9 +136,12 @@ def run(sizes: list[int], seed: int, out: Path) -> str:
             "# Benchmark",
             "",
             f"Machine: {os.cpu_count()} cores; seed {seed}; times in seconds, measured in one run (`make bench`).",
-            "Pipeline total = the `python -m metanprom build` process (Python start-up included); the pandas baseline",
-            "does the course notebooks' work on the same file. The last column is the pandas baseline's load + marts",
-            "time divided by the pipeline's load + dbt models + dbt tests time.",
+            "Pipeline total = the `python -m metanprom build` process (Python start-up included). The pandas baseline",
+            "(scripts/pandas_baseline.py) does the dbt stage's work the course notebooks' way on the same file: load,",
+            "marts (cleaning, churn by feature, signals, 2- and 3-sign candidates, greedy selection, members, the other",
+            "breakdowns) and checks (the data tests' equivalents); its hypothesis tests correspond to the statistics",
+            "stage. The last column is the pandas load + marts + checks time divided by the pipeline's load + dbt models",
+            "+ dbt tests time (the same work on both sides).",
             "",
             *lines,
             "",

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Each client's signs, one column per feature (a feature's buckets carry at most one sign) plus
 -- the product segment's sign, and the set as one pattern text. Candidates are evaluated on the
 -- few thousand distinct patterns instead of scanning every client per candidate.

@@ -2,13 +2,34 @@
 -- shipped extract, once in Рыбинск and once in Ярославль, with different attributes.
 with
 
-checked as (
-    select * from {{ ref('int_clients__checked') }}
+staged as (
+    select * from {{ ref('stg_clients') }}
+),
+
+rejections as (
+    select * from {{ ref('int_clients__rejections') }}
+),
+
+known_cities as (
+    select city from {{ ref('ref_cities') }}
 ),
 
 accepted as (
-    select * from checked
-    where rejection_reason is null
+    -- every staging row that broke no hard rule (rejections holds the others)
+    select staged.*
+    from staged
+    left join rejections
+        on staged.source_row_number = rejections.source_row_number
+    where rejections.source_row_number is null
+),
+
+with_city_check as (
+    select
+        accepted.*,
+        known_cities.city is not null as is_known_city
+    from accepted
+    left join known_cities
+        on accepted.city = known_cities.city
 ),
 
 final as (
@@ -38,7 +59,7 @@ final as (
         coalesce(balance = 0, false) as is_zero_balance,
         coalesce(balance > {{ var('balance_outlier_threshold') }}, false) as is_balance_outlier,
         is_known_city
-    from accepted
+    from with_city_check
 )
 
 select * from final

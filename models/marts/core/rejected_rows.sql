@@ -1,40 +1,36 @@
 -- Quarantine: every row of the extract that breaks a hard rule, with the reasons and the
--- raw values as text. dim_clients + rejected_rows = the rows of the extract.
+-- raw values as text (trimmed, null when empty), taken from the raw layer for these rows only.
+-- dim_clients + rejected_rows = the rows of the extract.
 with
 
-checked as (
-    select * from {{ ref('int_clients__checked') }}
+rejections as (
+    select * from {{ ref('int_clients__rejections') }}
 ),
 
-staged as (
-    select * from {{ ref('stg_clients') }}
-),
-
-rejected as (
-    select * from checked
-    where rejection_reason is not null
+raw_rows as (
+    select * from {{ ref('base_bank__clients') }}
 ),
 
 rejected_with_raw_values as (
     select
-        rejected.source_row_number,
-        rejected.rejection_reason,
-        rejected.duplicate_of_row_number,
-        staged.user_id_raw,
-        staged.score_raw,
-        staged.city_raw,
-        staged.gender_raw,
-        staged.age_raw,
-        staged.equity_raw,
-        staged.balance_raw,
-        staged.products_raw,
-        staged.credit_card_raw,
-        staged.last_activity_raw,
-        staged.est_salary_raw,
-        staged.churn_raw
-    from rejected
-    inner join staged
-        on rejected.source_row_number = staged.source_row_number
+        rejections.source_row_number,
+        rejections.rejection_reason,
+        rejections.duplicate_of_row_number,
+        {{ clean_text('raw_rows.userid') }} as user_id_raw,
+        {{ clean_text('raw_rows.score') }} as score_raw,
+        {{ clean_text('raw_rows.city') }} as city_raw,
+        {{ clean_text('raw_rows.gender') }} as gender_raw,
+        {{ clean_text('raw_rows.age') }} as age_raw,
+        {{ clean_text('raw_rows.equity') }} as equity_raw,
+        {{ clean_text('raw_rows.balance') }} as balance_raw,
+        {{ clean_text('raw_rows.products') }} as products_raw,
+        {{ clean_text('raw_rows.credit_card') }} as credit_card_raw,
+        {{ clean_text('raw_rows.last_activity') }} as last_activity_raw,
+        {{ clean_text('raw_rows.est_salary') }} as est_salary_raw,
+        {{ clean_text('raw_rows.churn') }} as churn_raw
+    from rejections
+    inner join raw_rows
+        on rejections.source_row_number = raw_rows.source_row_number
 ),
 
 final as (

@@ -1,5 +1,7 @@
 -- One row per row of the extract: renamed, typed, flagged. Nothing is dropped here;
--- values that do not parse become null and are turned into rejection reasons downstream.
+-- values that do not parse become null and are turned into rejection reasons downstream
+-- (empty_columns tells an empty value from one that does not parse). The raw texts are not
+-- copied: marts.rejected_rows takes them from the raw layer for the rows it quarantines.
 with
 
 source_rows as (
@@ -57,6 +59,12 @@ flagged as (
         *,
         age_raw is null as is_age_missing,
         balance_raw is null as is_balance_missing,
+        nullif(concat_ws(', ',
+            {% for column in ['user_id', 'score', 'city', 'gender', 'age', 'equity', 'balance', 'products',
+                              'credit_card', 'last_activity', 'est_salary', 'churn'] -%}
+            case when {{ column }}_raw is null then '{{ column }}' end{{ ',' if not loop.last }}
+            {% endfor -%}
+        ), '') as empty_columns,
         coalesce(count(user_id) over (partition by user_id) > 1, false) as is_duplicate_user_id
     from typed
 ),
@@ -79,18 +87,7 @@ final as (
         is_age_missing,
         is_balance_missing,
         is_duplicate_user_id,
-        user_id_raw,
-        score_raw,
-        city_raw,
-        gender_raw,
-        age_raw,
-        equity_raw,
-        balance_raw,
-        products_raw,
-        credit_card_raw,
-        last_activity_raw,
-        est_salary_raw,
-        churn_raw
+        empty_columns
     from flagged
 )
 

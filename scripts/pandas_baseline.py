@@ -1,0 +1,445 @@
+"""The benchmark's pandas baseline: the dbt stage's work, done the course notebooks' way.
+
+The notebooks read the CSV with pandas, cleaned it, broke churn down by feature with groupby,
+picked churn signs and combined them with ``itertools.combinations``, filtering the frame once
+per combination. This module does that same work on a whole extract, vectorised where pandas
+allows (boolean numpy masks, no row loops), with the warehouse's rules and thresholds (the vars
+of ``dbt_project.yml``), so that it produces what the dbt models and tests produce:
+
+- cleaning: typed columns, hard rules with a reason per row, repeated (user_id, city) rejected;
+- the client table with its key and flags; churn by every feature (quantile bins as
+  ``percentile_disc``, money cuts rounded to significant digits, Wilson intervals, lift);
+  churn by feature x city x gender; product segments and their profile; churned vs retained;
+- churn signals (adjacent churn-prone buckets merged), the signs, every 2- and 3-sign candidate,
+  the greedy selection with the overlap rule, the members and the pairwise overlaps;
+- the data tests' checks (keys unique and present, ranges, every row accounted for, segments
+  reproduced from their members).
+
+``run`` times load / marts / checks / hypothesis tests separately and returns the figures the
+benchmark prints; ``summary`` holds the results that tests compare with the warehouse's marts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+REPO = Path(__file__).resolve().parents[1]
+MISSING = "missing"
+NUMERIC_RULES = {
+    # column: (kind, min var, max var, required)
+    "user_id": ("integer", None, None, True),
+    "score": ("integer", "score_min", "score_max", True),
+    "age": ("integer", "age_min", "age_max", False),
+    "equity": ("integer", "equity_min", "equity_max", True),
+    "balance": ("number", "balance_min", "balance_max", False),
+    "products": ("integer", "products_min", "products_max", True),
+    "credit_card": ("flag", None, None, True),
+    "last_activity": ("flag", None, None, True),
+    "est_salary": ("number", "est_salary_min", "est_salary_max", True),
+    "churn": ("flag", None, None, True),
+}
+FEATURES = [  # (name, column of the client table, kind), as macros/churn_features.sql
+    ("city", "city", "nominal"),
+    ("gender", "gender", "nominal"),
+    ("age", "age", "continuous"),
+    ("score", "score", "continuous"),
+    ("equity", "equity", "ordinal"),
+    ("balance", "balance", "continuous"),
+    ("products", "products", "ordinal"),
+    ("credit_card", "has_credit_card", "flag"),
+    ("last_activity", "is_active", "flag"),
+    ("est_salary", "est_salary", "continuous"),
+]
+WHOLE = {"age", "score"}
+
+
+def project_vars() -> dict[str, Any]:
+    """The thresholds of the warehouse (``vars`` of dbt_project.yml)."""
+    return yaml.safe_load((REPO / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+
+
+def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of k successes in n trials."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def round_significant(value: float, digits: int) -> float:
+    """Round half away from zero to ``digits`` significant digits (as macro round_significant)."""
+    if value == 0:
+        return 0.0
+    places = digits - 1 - int(np.floor(np.log10(abs(value))))
+    scaled = abs(value) * 10.0**places
+    return float(np.sign(value) * np.floor(scaled + 0.5) / 10.0**places)
+
+
+@dataclass
+class Baseline:
+    """What the baseline computed: its frames and the figures tests compare with the marts."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def clean(frame: pd.DataFrame, v: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type the columns, apply the hard rules; return (clients, rejected rows with reasons)."""
+    frame.columns = [name.lower() for name in frame.columns]
+    frame = frame.rename(columns={"userid": "user_id"})
+    frame.insert(0, "source_row_number", np.arange(1, len(frame) + 1))
+    violations = {}
+    typed = {}
+    for column, (kind, low, high, required) in NUMERIC_RULES.items():
+        present = frame[column].notna()
+        number = pd.to_numeric(frame[column], errors="coerce")
+        if kind == "integer":
+            number = number.where(number == np.floor(number))
+        elif kind == "flag":
+            number = number.where(number.isin([0, 1]))
+        typed[column] = number
+        if required:
+            violations[f"{column}: missing"] = ~present
+        violations[f"{column}: not a valid value"] = present & number.isna()
+        if low is not None:
+            violations[f"{column}: outside the plausible range"] = (number < v[low]) | (number > v[high])
+    for column in ("city", "gender"):
+        violations[f"{column}: missing"] = frame[column].isna()
+    violations["gender: not an accepted value"] = frame["gender"].notna() & ~frame["gender"].isin(["М", "Ж"])
+    broken = pd.DataFrame(violations)
+    value_rejected = broken.any(axis=1).to_numpy()
+    repeated = np.zeros(len(frame), dtype=bool)
+    valid = ~value_rejected
+    repeated[valid] = frame.loc[valid].duplicated(["user_id", "city"], keep="first").to_numpy()
+    rejected_mask = value_rejected | repeated
+    rejected = frame.loc[rejected_mask].copy()
+    names = np.array(broken.columns)
+    rejected["reason"] = ["; ".join(names[row]) for row in broken.to_numpy()[rejected_mask]]  # rejected rows only
+    rejected.loc[repeated[rejected_mask], "reason"] = "user_id, city: repeats an earlier row"
+
+    clients = pd.DataFrame(
+        {
+            "source_row_number": frame["source_row_number"],
+            "user_id": typed["user_id"].astype("Int64"),
+            "city": frame["city"],
+            "gender": frame["gender"],
+            "age": typed["age"].astype("Int64"),
+            "score": typed["score"].astype("Int64"),
+            "equity": typed["equity"].astype("Int64"),
+            "balance": typed["balance"],
+            "products": typed["products"].astype("Int64"),
+            "has_credit_card": typed["credit_card"] == 1,
+            "is_active": typed["last_activity"] == 1,
+            "is_churned": typed["churn"] == 1,
+            "est_salary": typed["est_salary"],
+            "is_age_missing": frame["age"].isna(),
+            "is_balance_missing": frame["balance"].isna(),
+            "is_duplicate_user_id": typed["user_id"].duplicated(keep=False) & typed["user_id"].notna(),
+        }
+    ).loc[~rejected_mask]
+    clients.insert(0, "client_key", clients["user_id"].astype(str) + "-" + clients["city"])
+    top = v["products_top_segment"]
+    clients["product_segment"] = np.where(clients["products"] >= top, f"{top}+", clients["products"].astype(str))
+    clients["is_balance_outlier"] = (clients["balance"] > v["balance_outlier_threshold"]).fillna(False)
+    return clients.reset_index(drop=True), rejected
+
+
+def feature_buckets(clients: pd.DataFrame, v: dict[str, Any]) -> dict[str, tuple[np.ndarray, pd.DataFrame]]:
+    """Each feature's bucket of every client (an order number) and its bucket table."""
+    result = {}
+    n_bins = v["quantile_bins"]
+    for name, column, kind in FEATURES:
+        values = clients[column]
+        missing = values.isna().to_numpy()
+        if kind == "continuous":
+            known = values.dropna().astype(float).to_numpy()
+            cuts = np.quantile(known, [k / n_bins for k in range(1, n_bins)], method="inverted_cdf")
+            if name not in WHOLE:
+                cuts = np.array([round_significant(cut, v["cut_significant_digits"]) for cut in cuts])
+            cuts = np.unique(cuts[cuts > known.min()])
+            order = np.searchsorted(cuts, values.astype(float).fillna(0).to_numpy(), side="right") + 1
+            lower = np.concatenate([[np.nan], cuts])
+            upper = np.concatenate([cuts, [np.nan]])
+            table = pd.DataFrame({"bucket_order": np.arange(1, len(cuts) + 2), "lower": lower, "upper": upper})
+        else:
+            as_number = values.astype(float) if kind != "nominal" else None
+            categories = (
+                np.sort(values.dropna().unique()) if kind == "nominal" else np.sort(as_number.dropna().unique())
+            )
+            lookup = {value: position + 1 for position, value in enumerate(categories)}
+            order = (values if kind == "nominal" else as_number).map(lookup).fillna(0).to_numpy().astype(int)
+            table = pd.DataFrame({"bucket_order": np.arange(1, len(categories) + 1), "value": categories})
+            table["lower"] = table["value"] if kind == "ordinal" else np.nan
+            table["upper"] = table["value"] + 1 if kind == "ordinal" else np.nan
+        order = np.where(missing, v["missing_bucket_order"], order)
+        result[name] = (order, table)
+    return result
+
+
+def churn_by_feature(
+    clients: pd.DataFrame, buckets: dict[str, tuple[np.ndarray, pd.DataFrame]], v: dict[str, Any]
+) -> pd.DataFrame:
+    """Churn by each bucket of each feature: counts, rate, Wilson interval, lift, rate test."""
+    churned = clients["is_churned"].to_numpy()
+    overall = churned.mean()
+    tables = []
+    for name, _, kind in FEATURES:
+        order, _ = buckets[name]
+        grouped = (
+            pd.DataFrame({"bucket_order": order, "churn": churned, "balance": clients["balance"].to_numpy()})
+            .groupby("bucket_order")
+            .agg(clients=("churn", "size"), churners=("churn", "sum"), balance_total=("balance", "sum"))
+            .reset_index()
+        )
+        grouped.insert(0, "feature", name)
+        grouped["kind"] = kind
+        tables.append(grouped)
+    table = pd.concat(tables, ignore_index=True)
+    table["churn_rate"] = table["churners"] / table["clients"]
+    table["ci_low"], table["ci_high"] = wilson(table["churners"], table["clients"], v["wilson_z"])
+    table["lift"] = table["churn_rate"] / overall
+    table["passes"] = (table["ci_low"] > overall) & (table["lift"] >= v["signal_min_lift"])
+    return table
+
+
+def churn_signals(table: pd.DataFrame, all_clients: int, v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Churn-prone buckets, adjacent ones of an ordered feature merged; kept when large enough."""
+    signals = []
+    for name, _, kind in FEATURES:
+        rows = table[table["feature"] == name].sort_values("bucket_order").reset_index(drop=True)
+        mergeable = kind in ("ordinal", "continuous")
+        run: list[int] = []
+        for position, row in rows.iterrows():
+            is_real = row["bucket_order"] != v["missing_bucket_order"]
+            if row["passes"] and mergeable and is_real:
+                run.append(position)
+                continues = position + 1 < len(rows) and rows.loc[position + 1, "passes"]
+                continues = continues and rows.loc[position + 1, "bucket_order"] != v["missing_bucket_order"]
+                if not continues:
+                    signals.append({"feature": name, "orders": list(rows.loc[run, "bucket_order"])})
+                    run = []
+            elif row["passes"]:
+                signals.append({"feature": name, "orders": [row["bucket_order"]]})
+    clients_of = table.set_index(["feature", "bucket_order"])["clients"]
+    return [
+        signal
+        for signal in signals
+        if sum(clients_of[(signal["feature"], order)] for order in signal["orders"])
+        >= v["signal_min_client_share"] * all_clients
+    ]
+
+
+def signs(
+    clients: pd.DataFrame, buckets: dict[str, tuple[np.ndarray, pd.DataFrame]], signals: list[dict[str, Any]]
+) -> list[tuple[str, str, np.ndarray]]:
+    """(sign id, family, member mask): the signals, the categorical values, the product segments."""
+    result = []
+    for signal in signals:
+        order, _ = buckets[signal["feature"]]
+        result.append((f"{signal['feature']}: {signal['orders']}", signal["feature"], np.isin(order, signal["orders"])))
+    signal_keys = {(signal["feature"], tuple(signal["orders"])) for signal in signals}
+    for name in ("gender", "last_activity", "credit_card", "city"):
+        order, table = buckets[name]
+        for bucket_order in table["bucket_order"]:
+            if (name, (bucket_order,)) not in signal_keys:
+                result.append((f"{name}: {bucket_order}", name, order == bucket_order))
+    segment = clients["product_segment"].to_numpy()
+    for value in np.unique(segment):
+        result.append((f"product_segment: {value}", "products", segment == value))
+    return result
+
+
+def candidates(sign_list: list[tuple[str, str, np.ndarray]], clients: pd.DataFrame, v: dict[str, Any]) -> pd.DataFrame:
+    """Every combination of 2 or 3 signs of different families, filtered the notebooks' way."""
+    churned = clients["is_churned"].to_numpy()
+    retained_balance = np.where(churned, 0.0, clients["balance"].fillna(0).to_numpy())
+    overall = churned.mean()
+    rows = []
+    for size in (2, 3):
+        for combination in itertools.combinations(sign_list, size):
+            if len({family for _, family, _ in combination}) < size:
+                continue
+            mask = combination[0][2] & combination[1][2]
+            if size == 3:
+                mask &= combination[2][2]
+            members = int(np.count_nonzero(mask))
+            if members == 0:
+                continue
+            rows.append(
+                {
+                    "candidate_id": " & ".join(sorted(sign_id for sign_id, _, _ in combination)),
+                    "signs": [sign_id for sign_id, _, _ in combination],
+                    "clients": members,
+                    "churners": int(np.count_nonzero(mask & churned)),
+                    "balance_at_risk": float(retained_balance[mask].sum()),
+                }
+            )
+    table = pd.DataFrame(rows)
+    table["churn_rate"] = table["churners"] / table["clients"]
+    table["ci_low"], table["ci_high"] = wilson(table["churners"], table["clients"], v["wilson_z"])
+    table["lift"] = table["churn_rate"] / overall
+    table["is_eligible"] = (table["clients"] >= v["segment_min_client_share"] * len(clients)) & (
+        table["lift"] >= v["segment_min_lift"]
+    )
+    return table
+
+
+def select_segments(
+    table: pd.DataFrame, sign_list: list[tuple[str, str, np.ndarray]], clients: pd.DataFrame, v: dict[str, Any]
+) -> list[tuple[str, np.ndarray]]:
+    """Greedy: the most churners not yet reached, skipping near-duplicates (Jaccard overlap)."""
+    masks = {sign_id: mask for sign_id, _, mask in sign_list}
+    churned = clients["is_churned"].to_numpy()
+    eligible = table[table["is_eligible"]]
+    member_masks = {
+        row.candidate_id: np.logical_and.reduce([masks[sign] for sign in row.signs]) for row in eligible.itertuples()
+    }
+    reached = np.zeros(len(clients), dtype=bool)
+    picks: list[tuple[str, np.ndarray]] = []
+    for _ in range(v["segment_max_count"]):
+        best = None
+        for row in eligible.itertuples():
+            if any(row.candidate_id == pick for pick, _ in picks):
+                continue
+            mask = member_masks[row.candidate_id]
+            overlaps = [np.count_nonzero(mask & picked) / np.count_nonzero(mask | picked) for _, picked in picks]
+            if any(overlap > v["segment_max_overlap"] for overlap in overlaps):
+                continue
+            gain = int(np.count_nonzero(mask & churned & ~reached))
+            key = (gain, row.lift, [-ord(char) for char in row.candidate_id])
+            if gain > 0 and (best is None or key > best[0]):
+                best = (key, row.candidate_id, mask)
+        if best is None:
+            break
+        picks.append((best[1], best[2]))
+        reached |= best[2]
+    return picks
+
+
+def other_marts(clients: pd.DataFrame, buckets: dict[str, tuple[np.ndarray, pd.DataFrame]]) -> None:
+    """The remaining churn marts: feature x city x gender, product segments, churn profile."""
+    for name, _, _ in FEATURES:
+        order, _ = buckets[name]
+        clients.groupby([order, clients["city"], clients["gender"]])["is_churned"].agg(["size", "sum"])
+    clients.groupby("product_segment").agg(
+        clients=("is_churned", "size"),
+        churners=("is_churned", "sum"),
+        median_age=("age", "median"),
+        median_score=("score", "median"),
+        median_balance=("balance", "median"),
+        median_salary=("est_salary", "median"),
+        share_women=("gender", lambda s: (s == "Ж").mean()),
+        share_active=("is_active", "mean"),
+        share_card=("has_credit_card", "mean"),
+    )
+    clients.groupby(["product_segment", "city", "gender"])["is_churned"].agg(["size", "sum"])
+    clients.groupby("is_churned")[["age", "score", "equity", "balance", "products", "est_salary"]].agg(
+        ["mean", "median"]
+    )
+    clients.groupby(["city", "is_churned"])["balance"].sum()
+
+
+def checks(
+    frame_rows: int,
+    clients: pd.DataFrame,
+    rejected: pd.DataFrame,
+    picks: list[tuple[str, np.ndarray]],
+    table: pd.DataFrame,
+    v: dict[str, Any],
+) -> None:
+    """The data tests' checks; raises AssertionError when one fails (as a failing dbt test)."""
+    assert clients["client_key"].notna().all() and clients["client_key"].is_unique
+    assert clients["source_row_number"].is_unique
+    assert len(clients) + len(rejected) == frame_rows
+    assert clients["age"].dropna().between(v["age_min"], v["age_max"]).all()
+    assert clients["balance"].dropna().ge(v["balance_min"]).all()
+    assert clients["is_age_missing"].eq(clients["age"].isna()).all()
+    for candidate_id, mask in picks:
+        members = clients.loc[mask, ["client_key", "is_churned"]]
+        assert members["client_key"].is_unique
+        row = table.loc[table["candidate_id"] == candidate_id].iloc[0]
+        assert len(members) == row["clients"] and members["is_churned"].sum() == row["churners"]
+
+
+def hypothesis_tests(clients: pd.DataFrame) -> None:
+    """The study's hypothesis tests with scipy (the statistics step's equivalent, timed apart)."""
+    churned = clients["is_churned"]
+    for metric in ("est_salary", "balance", "age", "score"):
+        a = clients.loc[churned, metric].dropna().astype(float)
+        b = clients.loc[~churned, metric].dropna().astype(float)
+        stats.mannwhitneyu(a, b, alternative="two-sided")
+        stats.ttest_ind(a, b, equal_var=False)
+    one = clients.loc[clients["products"] == 1, "est_salary"]
+    two = clients.loc[clients["products"] == 2, "est_salary"]
+    stats.mannwhitneyu(one, two, alternative="two-sided")
+    stats.ttest_ind(one, two, equal_var=False)
+    groups = [group["score"].astype(float) for _, group in clients.groupby("product_segment") if len(group) > 1]
+    stats.kruskal(*groups)
+    for flag in ("is_active", "has_credit_card"):
+        stats.chi2_contingency(pd.crosstab(clients[flag], clients["is_churned"]))
+
+
+def run(path: str | Path) -> Baseline:
+    """Run the baseline on the extract at ``path``; time each part."""
+    v = project_vars()
+    result = Baseline()
+    started = time.perf_counter()
+    frame = pd.read_csv(path)
+    result.seconds["load"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    frame_rows = len(frame)
+    clients, rejected = clean(frame, v)
+    buckets = feature_buckets(clients, v)
+    table = churn_by_feature(clients, buckets, v)
+    signals = churn_signals(table, len(clients), v)
+    sign_list = signs(clients, buckets, signals)
+    candidate_table = candidates(sign_list, clients, v)
+    picks = select_segments(candidate_table, sign_list, clients, v)
+    members = pd.concat(
+        [
+            pd.DataFrame({"segment_id": n, "client_key": clients.loc[mask, "client_key"]})
+            for n, (_, mask) in enumerate(picks, 1)
+        ]
+    )
+    overlaps = {
+        (a, b): int(np.count_nonzero(picks[a][1] & picks[b][1]))
+        for a, b in itertools.combinations(range(len(picks)), 2)
+    }
+    other_marts(clients, buckets)
+    result.seconds["marts"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    checks(frame_rows, clients, rejected, picks, candidate_table, v)
+    result.seconds["checks"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    hypothesis_tests(clients)
+    result.seconds["tests"] = time.perf_counter() - started
+
+    selected = candidate_table.set_index("candidate_id")
+    result.summary = {
+        "clients": len(clients),
+        "rejected": len(rejected),
+        "churners": int(clients["is_churned"].sum()),
+        "buckets": len(table),
+        "signals": sorted((s["feature"], len(s["orders"])) for s in signals),
+        "candidates": len(candidate_table),
+        "eligible": int(candidate_table["is_eligible"].sum()),
+        "segments": [
+            (int(selected.loc[candidate, "clients"]), int(selected.loc[candidate, "churners"]))
+            for candidate, _ in picks
+        ],
+        "members": len(members),
+        "overlaps": overlaps,
+    }
+    return result

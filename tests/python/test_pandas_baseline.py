@@ -1,0 +1,70 @@
+"""The benchmark's pandas baseline does the dbt stage's work: an independent re-implementation
+whose figures must equal the warehouse's marts on the shipped extract (and on a generated one)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, SHIPPED, run_build
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import pandas_baseline  # noqa: E402
+
+
+def _marts_figures(build) -> dict:
+    segments = build.query("select clients, churners from marts.churn_segments")
+    overlaps = build.query("select shared_clients from marts.churn_segment_overlap")
+    return {
+        "clients": build.scalar("select count(*) from marts.dim_clients"),
+        "rejected": build.scalar("select count(*) from marts.rejected_rows"),
+        "churners": build.scalar("select count(*) from marts.dim_clients where is_churned"),
+        "buckets": build.scalar("select count(*) from marts.churn_by_feature"),
+        "signals": sorted(build.query("select feature, merged_buckets from marts.churn_signals")),
+        "candidates": build.scalar("select count(*) from marts.churn_segment_candidates"),
+        "eligible": build.scalar("select count(*) from marts.churn_segment_candidates where is_eligible"),
+        "segments": sorted(segments),
+        "members": build.scalar("select count(*) from marts.churn_segment_members"),
+        "overlaps": sorted(row[0] for row in overlaps),
+    }
+
+
+def _baseline_figures(path: Path) -> dict:
+    summary = dict(pandas_baseline.run(path).summary)
+    summary["signals"] = sorted(summary["signals"])
+    summary["segments"] = sorted(summary["segments"])
+    summary["overlaps"] = sorted(summary["overlaps"].values())
+    return summary
+
+
+def test_baseline_reproduces_the_marts_on_the_shipped_extract(shipped_build):
+    figures = _baseline_figures(SHIPPED)
+    assert figures == _marts_figures(shipped_build)
+    assert figures["candidates"] == 866 and figures["eligible"] == 58 and len(figures["segments"]) == 5
+
+
+@pytest.fixture(scope="module")
+def generated_build(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("generated")
+    extract = workdir / "extract.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "generate_extract.py"),
+            "--clients",
+            "30000",
+            "--seed",
+            "7",
+            "--out",
+            str(extract),
+        ],
+        check=True,
+    )
+    return extract, run_build(workdir, extract)
+
+
+def test_baseline_reproduces_the_marts_on_a_generated_extract(generated_build):
+    extract, build = generated_build
+    assert _baseline_figures(extract) == _marts_figures(build)
