@@ -2,6 +2,16 @@
     value, never raises: the intermediate layer turns "raw present, parsed null" into a
     rejection reason, so no row is lost silently. -#}
 
+{#- The extract's twelve columns in file order: (name used downstream, column in the raw layer). -#}
+{% macro extract_columns() %}
+    {{ return([
+        ('user_id', 'userid'), ('score', 'score'), ('city', 'city'), ('gender', 'gender'), ('age', 'age'),
+        ('equity', 'equity'), ('balance', 'balance'), ('products', 'products'), ('credit_card', 'credit_card'),
+        ('last_activity', 'last_activity'), ('est_salary', 'est_salary'), ('churn', 'churn'),
+    ]) }}
+{% endmacro %}
+
+
 {% macro clean_text(column) -%}
     nullif(trim({{ column }}), '')
 {%- endmacro %}

@@ -3,8 +3,8 @@
     they can be counted by reason; the raw values sit next to them in marts.rejected_rows. -#}
 
 {#- True when stg_clients.empty_columns lists the column (the extract's value was empty). -#}
-{% macro is_empty_column(column_name, empty_columns='empty_columns') -%}
-    coalesce(', ' || {{ empty_columns }} || ',' like '%, {{ column_name }},%', false)
+{% macro is_empty_column(column_name) -%}
+    coalesce(', ' || empty_columns || ',' like '%, {{ column_name }},%', false)
 {%- endmacro %}
 
 

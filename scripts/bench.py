@@ -83,7 +83,7 @@ def run(sizes: list[int], seed: int, out: Path) -> str:
                 [
                     sys.executable,
                     "-c",
-                    f"import json, sys; sys.path.insert(0, {str(REPO / 'scripts')!r}); import pandas_baseline; "
+                    f"import json, sys; sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'scripts')!r}]; import pandas_baseline; "
                     f"print(json.dumps(pandas_baseline.run({str(extract)!r}).seconds), file=sys.stderr)",
                 ],
                 env,

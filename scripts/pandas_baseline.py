@@ -4,7 +4,7 @@ The notebooks read the CSV with pandas, cleaned it, broke churn down by feature 
 picked churn signs and combined them with ``itertools.combinations``, filtering the frame once
 per combination. This module does that same work on a whole extract, vectorised where pandas
 allows (boolean numpy masks, no row loops), with the warehouse's rules and thresholds (the vars
-of ``dbt_project.yml``), so that it produces what the dbt models and tests produce:
+of ``dbt_project.yml``, read by ``metanprom.paths.dbt_vars``; the repository root must be importable), so that it produces what the dbt models and tests produce:
 
 - cleaning: typed columns, hard rules with a reason per row, repeated (user_id, city) rejected;
 - the client table with its key and flags; churn by every feature (quantile bins as
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
-REPO = Path(__file__).resolve().parents[1]
+from metanprom.paths import dbt_vars
+
 MISSING = "missing"
 NUMERIC_RULES = {
     # column: (kind, min var, max var, required)
@@ -60,11 +60,6 @@ FEATURES = [  # (name, column of the client table, kind), as macros/churn_featur
     ("est_salary", "est_salary", "continuous"),
 ]
 WHOLE = {"age", "score"}
-
-
-def project_vars() -> dict[str, Any]:
-    """The thresholds of the warehouse (``vars`` of dbt_project.yml)."""
-    return yaml.safe_load((REPO / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -390,7 +385,7 @@ def hypothesis_tests(clients: pd.DataFrame) -> None:
 
 def run(path: str | Path) -> Baseline:
     """Run the baseline on the extract at ``path``; time each part."""
-    v = project_vars()
+    v = dbt_vars()
     result = Baseline()
     started = time.perf_counter()
     frame = pd.read_csv(path)

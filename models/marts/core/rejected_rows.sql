@@ -16,18 +16,9 @@ rejected_with_raw_values as (
         rejections.source_row_number,
         rejections.rejection_reason,
         rejections.duplicate_of_row_number,
-        {{ clean_text('raw_rows.userid') }} as user_id_raw,
-        {{ clean_text('raw_rows.score') }} as score_raw,
-        {{ clean_text('raw_rows.city') }} as city_raw,
-        {{ clean_text('raw_rows.gender') }} as gender_raw,
-        {{ clean_text('raw_rows.age') }} as age_raw,
-        {{ clean_text('raw_rows.equity') }} as equity_raw,
-        {{ clean_text('raw_rows.balance') }} as balance_raw,
-        {{ clean_text('raw_rows.products') }} as products_raw,
-        {{ clean_text('raw_rows.credit_card') }} as credit_card_raw,
-        {{ clean_text('raw_rows.last_activity') }} as last_activity_raw,
-        {{ clean_text('raw_rows.est_salary') }} as est_salary_raw,
-        {{ clean_text('raw_rows.churn') }} as churn_raw
+        {% for name, column in extract_columns() -%}
+        {{ clean_text('raw_rows.' ~ column) }} as {{ name }}_raw{{ ',' if not loop.last }}
+        {% endfor %}
     from rejections
     inner join raw_rows
         on rejections.source_row_number = raw_rows.source_row_number
@@ -38,18 +29,9 @@ final as (
         source_row_number,
         rejection_reason as reason,
         duplicate_of_row_number,
-        user_id_raw,
-        score_raw,
-        city_raw,
-        gender_raw,
-        age_raw,
-        equity_raw,
-        balance_raw,
-        products_raw,
-        credit_card_raw,
-        last_activity_raw,
-        est_salary_raw,
-        churn_raw
+        {% for name, _ in extract_columns() -%}
+        {{ name }}_raw{{ ',' if not loop.last }}
+        {% endfor %}
     from rejected_with_raw_values
 )
 

@@ -11,18 +11,9 @@ source_rows as (
 trimmed as (
     select
         source_row_number,
-        {{ clean_text('userid') }} as user_id_raw,
-        {{ clean_text('score') }} as score_raw,
-        {{ clean_text('city') }} as city_raw,
-        {{ clean_text('gender') }} as gender_raw,
-        {{ clean_text('age') }} as age_raw,
-        {{ clean_text('equity') }} as equity_raw,
-        {{ clean_text('balance') }} as balance_raw,
-        {{ clean_text('products') }} as products_raw,
-        {{ clean_text('credit_card') }} as credit_card_raw,
-        {{ clean_text('last_activity') }} as last_activity_raw,
-        {{ clean_text('est_salary') }} as est_salary_raw,
-        {{ clean_text('churn') }} as churn_raw
+        {% for name, column in extract_columns() -%}
+        {{ clean_text(column) }} as {{ name }}_raw{{ ',' if not loop.last }}
+        {% endfor %}
     from source_rows
 ),
 
@@ -60,9 +51,8 @@ flagged as (
         age_raw is null as is_age_missing,
         balance_raw is null as is_balance_missing,
         nullif(concat_ws(', ',
-            {% for column in ['user_id', 'score', 'city', 'gender', 'age', 'equity', 'balance', 'products',
-                              'credit_card', 'last_activity', 'est_salary', 'churn'] -%}
-            case when {{ column }}_raw is null then '{{ column }}' end{{ ',' if not loop.last }}
+            {% for name, _ in extract_columns() -%}
+            case when {{ name }}_raw is null then '{{ name }}' end{{ ',' if not loop.last }}
             {% endfor -%}
         ), '') as empty_columns,
         coalesce(count(user_id) over (partition by user_id) > 1, false) as is_duplicate_user_id
