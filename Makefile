@@ -58,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --sizes $(BENCH_SIZES)
 
 clean:
-	rm -rf $(VENV) target logs reports .metanprom-build metanprom.duckdb metanprom.duckdb.wal spark-warehouse metastore_db
+	rm -rf $(VENV) target logs reports .metanprom-build* metanprom.duckdb metanprom.duckdb.wal metanprom.duckdb.lock metanprom_bi.duckdb spark-warehouse metastore_db

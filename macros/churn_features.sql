@@ -41,6 +41,9 @@
         when {{ is_whole }}
             then cast(cast(coalesce({{ lower }}, {{ min_value }}) as bigint) as {{ type_string() }})
                 || '–' || cast(cast(coalesce({{ upper }} - 1, {{ max_value }}) as bigint) as {{ type_string() }})
+        when {{ lower }} is null and {{ upper }} is null  -- one bin: every known value is the same (or no cut)
+            then {{ format_amount(min_value) }}
+                || case when {{ max_value }} > {{ min_value }} then '–' || {{ format_amount(max_value) }} else '' end
         when {{ lower }} is null then '< ' || {{ format_amount(upper) }}
         when {{ upper }} is null then '≥ ' || {{ format_amount(lower) }}
         else {{ format_amount(lower) }} || '–' || {{ format_amount(upper) }}

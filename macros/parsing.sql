@@ -12,8 +12,57 @@
 {% endmacro %}
 
 
+{#- Trimmed text, null when empty or written as one of the common spellings of a missing
+    value (var missing_value_spellings: NA, N/A, NULL, None, -, ...). Which columns may be
+    missing is decided by the hard rules (age and balance may; every other column may not). -#}
 {% macro clean_text(column) -%}
-    nullif(trim({{ column }}), '')
+    case
+        when trim({{ column }}) in ('', {% for spelling in var('missing_value_spellings') -%}
+            '{{ spelling }}'{{ ', ' if not loop.last }}{%- endfor %}) then null
+        else trim({{ column }})
+    end
+{%- endmacro %}
+
+
+{#- A category value (city, gender) before it is matched to its reference seed: zero-width
+    characters and soft hyphens removed, surrounding white space (tabs too) trimmed, Unicode
+    NFC. Missing-value spellings become null. -#}
+{% macro clean_category(column) -%}
+    {{ clean_text(normalize_text(column)) }}
+{%- endmacro %}
+
+{% macro normalize_text(column) -%}
+    {{ return(adapter.dispatch('normalize_text', 'metanprom')(column)) }}
+{%- endmacro %}
+
+{% macro default__normalize_text(column) -%}
+    nfc_normalize(regexp_replace(
+        regexp_replace({{ column }}, '[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00AD}]', '', 'g'),
+        '^\s+|\s+$', '', 'g'
+    ))
+{%- endmacro %}
+
+{% macro postgres__normalize_text(column) -%}
+    normalize(regexp_replace(
+        regexp_replace({{ column }}, '[\u200B-\u200D\u2060\uFEFF\u00AD]', '', 'g'),
+        '^\s+|\s+$', '', 'g'
+    ), NFC)
+{%- endmacro %}
+
+{#- Spark has no NFC function; the extract is NFC in practice (Python writes it so). -#}
+{% macro spark__normalize_text(column) -%}
+    regexp_replace(
+        regexp_replace({{ column }}, '[\\u200B-\\u200D\\u2060\\uFEFF\\u00AD]', ''),
+        '^\\s+|\\s+$', ''
+    )
+{%- endmacro %}
+
+
+{#- The key a category is matched on: case-folded, Latin look-alike letters read as the
+    Cyrillic letters they imitate (a "Poстов" with a Latin P and o finds "Ростов"; the staging
+    flag is_<column>_lookalike then rejects it). -#}
+{% macro category_match_key(column) -%}
+    lower(translate({{ column }}, 'AaBCcEeHKMOoPpTXxy', 'АаВСсЕеНКМОоРрТХху'))
 {%- endmacro %}
 
 

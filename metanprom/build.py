@@ -13,13 +13,24 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from metanprom.dashboard import write_dashboard
 from metanprom.db import connect
 from metanprom.dbt import DbtResults, run_dbt
-from metanprom.extract import load_extract
+from metanprom.extract import load_extract, shorten
+from metanprom.guards import (
+    BuildError,
+    RejectionShare,
+    build_lock,
+    check_memory_setting,
+    check_target,
+    describe_rejections,
+    rejection_budget,
+)
 from metanprom.paths import SHIPPED_EXTRACT, Paths
+from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
 from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
@@ -37,6 +48,10 @@ class BuildReport:
     counts: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
     new_cities: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rejection: RejectionShare | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    build_info: dict[str, object] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     quality: QualityReport | None = None
 
@@ -55,10 +70,60 @@ def _load(report: BuildReport, extract: str | None) -> None:
         with connect(paths.work_db) as con:
             loaded = load_extract(con, Path(extract))
         print(f"    loaded {loaded.rows:,} rows from {extract} into raw.bank_scrooge (all text)")
-        if loaded.blank_lines_skipped:
-            print(f"    skipped {loaded.blank_lines_skipped} blank line(s)")
+        if loaded.normalised:
+            print("    read through a normalised copy (mixed or CR-only line endings, or many blank lines)")
+        if loaded.ignored_columns:
+            report.notes.append(
+                "extract column(s) not used by the warehouse, ignored: "
+                + ", ".join(shorten(name, 30) for name in loaded.ignored_columns)
+            )
     else:
         run_dbt(["seed", "--select", "bank_scrooge"], paths.work_db, paths.dbt_target_dir)
+
+
+def _check_rejections(report: BuildReport) -> None:
+    """Stop before publishing when too many rows were rejected; warn in the band below."""
+    warn_share, max_share = rejection_budget()
+    with connect(report.paths.work_db, read_only=True) as con:
+        rows = int(con.execute("select count(*) from staging.stg_clients").fetchone()[0])
+        rejected = int(con.execute("select count(*) from marts.rejected_rows").fetchone()[0])
+        share = RejectionShare(rows, rejected, warn_share, max_share)
+        report.rejection = share
+        reasons = describe_rejections(con) if share.warn else []
+        report.notes += _lookalike_notes(con)
+    if share.over_budget:
+        raise BuildError(
+            f"{report.extract}: {rejected:,} of {rows:,} rows ({share.share:.1%}) were rejected, above the budget "
+            f"max_rejected_share = {max_share:.1%} (dbt_project.yml), so this extract is not published. "
+            "Most frequent reasons:\n" + "\n".join(reasons) + "\nFix the export (the rows are numbered from 1 after "
+            "the header), or, if these rows really should be left out, build again with "
+            "METANPROM_MAX_REJECTED_SHARE set above the share, e.g. "
+            f"METANPROM_MAX_REJECTED_SHARE={min(1.0, round(share.share + 0.01, 2))}."
+        )
+    if share.warn:
+        report.notes.append(
+            f"{share.share:.1%} of rows rejected (above warn_rejected_share = {warn_share:.1%}); most frequent: "
+            + "; ".join(line.strip() for line in reasons[:3])
+        )
+
+
+def _lookalike_notes(con) -> list[str]:  # noqa: ANN001 - a DuckDB connection
+    """Rows rejected for Latin look-alike letters, with the code points that give them away."""
+    import unicodedata
+
+    rows = con.execute(
+        """
+        select source_row_number, city_raw, gender_raw, reason from marts.rejected_rows
+        where reason like '%look-alike%' order by source_row_number limit 3
+        """
+    ).fetchall()
+    notes = []
+    for row, city, gender, reason in rows:
+        value = city if "city:" in reason and "look-alike" in reason.split("city:", 1)[1] else gender
+        latin = sorted({char for char in str(value or "") if "LATIN" in unicodedata.name(char, "")})
+        points = ", ".join(f"U+{ord(char):04X} {unicodedata.name(char)}" for char in latin)
+        notes.append(f"row {row}: {shorten(str(value))!s} mixes Latin letters into a Cyrillic name ({points})")
+    return notes
 
 
 def _statistics(report: BuildReport) -> None:
@@ -112,17 +177,40 @@ def _collect(report: BuildReport) -> None:
             ).fetchall()
         ]
         report.new_cities = [
-            str(city)
+            shorten(str(city), 40)
             for (city,) in con.execute(
                 "select distinct city from marts.dim_clients where not is_known_city order by 1"
             ).fetchall()
         ]
 
 
+def _metadata(report: BuildReport) -> None:
+    """marts.build_info, comments on the Python step's tables, then the BI file (marts only)."""
+    counts = report.counts
+    info = BuildInfo(
+        extract=report.extract,
+        started=report.started,
+        finished=datetime.now(UTC),
+        rows_read=counts.get("extract_rows", 0),
+        clients_accepted=counts.get("accepted_clients", 0),
+        rows_rejected=counts.get("rejected_rows", 0),
+    )
+    with connect(report.paths.work_db) as con:
+        report.build_info = write_build_info(con, info)
+        comment_python_step_tables(con)
+    tables = write_bi_file(report.paths.work_db, report.paths.work_dir / bi_path(report.paths.published_db).name)
+    print(f"    build_info: {info.extract.name}, sha256 {str(report.build_info['extract_sha256'])[:12]}…")
+    print(
+        f"    BI file: {len(tables)} marts tables in DuckDB storage version {report.build_info['bi_storage_version']}"
+    )
+
+
 def _publish(report: BuildReport) -> None:
     paths = report.paths
     paths.published_db.parent.mkdir(parents=True, exist_ok=True)
+    check_target(paths.published_db)  # again: a BI tool may have attached read-write during the build
     os.replace(paths.work_db, paths.published_db)
+    os.replace(paths.work_dir / bi_path(paths.published_db).name, bi_path(paths.published_db))
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
     for produced in sorted(paths.work_reports.iterdir()):
         destination = paths.reports_dir / produced.name
@@ -130,66 +218,75 @@ def _publish(report: BuildReport) -> None:
             shutil.rmtree(destination)
         os.replace(produced, destination)
     shutil.rmtree(paths.reports_dir / "failed_build", ignore_errors=True)
-    stale_wal = paths.published_db.with_name(paths.published_db.name + ".wal")
-    if stale_wal.exists():
-        stale_wal.unlink()
-    print(f"    published {paths.published_db}")
+    print(f"    published {paths.published_db} and {bi_path(paths.published_db).name} (for BI tools, read-only)")
 
 
 def run_build(extract: str | None = None) -> BuildReport:
     """Build the warehouse from ``extract`` (or the shipped seed) and publish it.
 
     Raises:
+        BuildError: the environment or the target path is not usable, another build of the same
+            target is running, or too many rows were rejected.
         ExtractError: the extract has a file-level problem.
         DbtError: a dbt model or test failed.
 
     """
     paths = Paths.from_env()
+    check_memory_setting()
+    check_target(paths.published_db)
     report = BuildReport(extract=Path(extract) if extract else SHIPPED_EXTRACT, paths=paths)
-    if paths.work_dir.exists():
-        shutil.rmtree(paths.work_dir)
-    paths.work_reports.mkdir(parents=True)
-    try:
-        _stage(report, "load", lambda: _load(report, extract))
-        excluded = ["--exclude", "bank_scrooge"]
-        if os.environ.get("METANPROM_SPLIT_DBT"):  # the benchmark times models and tests apart
-            _stage(
-                report,
-                "dbt models",
-                lambda: report.dbt.merge(
-                    run_dbt(
-                        ["build", *excluded, "--exclude-resource-type", "test", "unit_test"],
-                        paths.work_db,
-                        paths.dbt_target_dir,
-                    )
-                ),
-            )
-            _stage(
-                report,
-                "dbt tests",
-                lambda: report.dbt.merge(run_dbt(["test", *excluded], paths.work_db, paths.dbt_target_dir)),
-            )
-        else:
-            _stage(
-                report,
-                "dbt build",
-                lambda: report.dbt.merge(run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
-            )
-        _stage(report, "statistics", lambda: _statistics(report))
-        _stage(report, "data quality", lambda: _quality(report))
-        _collect(report)
-        _stage(report, "dashboard", lambda: _dashboard(report))
-        _stage(report, "publish", lambda: _publish(report))
-    finally:
-        shutil.rmtree(paths.work_dir, ignore_errors=True)
-        timings = os.environ.get("METANPROM_TIMINGS")
-        if timings:
-            Path(timings).write_text(json.dumps(report.stage_seconds), encoding="utf-8")
+    with build_lock(paths.published_db):
+        if paths.work_dir.exists():
+            shutil.rmtree(paths.work_dir)
+        paths.work_reports.mkdir(parents=True)
+        try:
+            _run_stages(report, extract)
+        finally:
+            shutil.rmtree(paths.work_dir, ignore_errors=True)
+            timings = os.environ.get("METANPROM_TIMINGS")
+            if timings:
+                Path(timings).write_text(json.dumps(report.stage_seconds), encoding="utf-8")
     return report
 
 
+def _run_stages(report: BuildReport, extract: str | None) -> None:
+    paths = report.paths
+    _stage(report, "load", lambda: _load(report, extract))
+    excluded = ["--exclude", "bank_scrooge"]
+    if os.environ.get("METANPROM_SPLIT_DBT"):  # the benchmark times models and tests apart
+        _stage(
+            report,
+            "dbt models",
+            lambda: report.dbt.merge(
+                run_dbt(
+                    ["build", *excluded, "--exclude-resource-type", "test", "unit_test"],
+                    paths.work_db,
+                    paths.dbt_target_dir,
+                )
+            ),
+        )
+        _stage(
+            report,
+            "dbt tests",
+            lambda: report.dbt.merge(run_dbt(["test", *excluded], paths.work_db, paths.dbt_target_dir)),
+        )
+    else:
+        _stage(
+            report,
+            "dbt build",
+            lambda: report.dbt.merge(run_dbt(["build", *excluded], paths.work_db, paths.dbt_target_dir)),
+        )
+    _check_rejections(report)
+    _stage(report, "statistics", lambda: _statistics(report))
+    _stage(report, "data quality", lambda: _quality(report))
+    _collect(report)
+    _stage(report, "build info and BI file", lambda: _metadata(report))
+    _stage(report, "dashboard", lambda: _dashboard(report))
+    _stage(report, "publish", lambda: _publish(report))
+
+
 def _warnings(report: BuildReport) -> list[str]:
-    warnings = list(report.dbt.warnings)
+    warnings = list(report.notes) + list(report.dbt.warnings)
     if report.new_cities:
         warnings.append(
             f"new city (accepted; add to seeds/ref_cities.csv if it is a branch): {', '.join(report.new_cities)}"
@@ -229,6 +326,13 @@ def format_summary(report: BuildReport) -> str:
     timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stage_seconds.items())
     lines.append(f"  time              {timings}")
     lines.append(f"  warehouse         {report.paths.published_db}")
+    lines.append(f"  BI file           {bi_path(report.paths.published_db)} (marts only, DuckDB 1.x clients)")
+    if report.build_info:
+        info = report.build_info
+        lines.append(
+            f"  build info        {info['extract_file_name']} ({int(str(info['extract_size_bytes'])):,} bytes, "
+            f"sha256 {str(info['extract_sha256'])[:12]}…), commit {str(info['git_commit'] or 'unknown')[:12]}"
+        )
     if report.quality:
         quality = report.quality
         passed = sum(outcome.success for outcome in quality.outcomes)

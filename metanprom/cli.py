@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
+
+import duckdb
 
 from metanprom.build import format_summary, run_build
 from metanprom.dbt import DbtError
-from metanprom.extract import ExtractError
+from metanprom.extract import ExtractError, shorten
+from metanprom.guards import BuildError
 from metanprom.paths import Paths
 from metanprom.quality import DataQualityError
 
@@ -18,13 +22,39 @@ def _build(args: argparse.Namespace) -> int:
     published = Paths.from_env().published_db
     try:
         report = run_build(extract)
-    except (ExtractError, DbtError, DataQualityError) as error:
-        print(f"\nerror: {error}", file=sys.stderr)
-        state = "was left unchanged" if published.exists() else "was not created"
-        print(f"The published warehouse {published} {state}.", file=sys.stderr)
-        return 2
+    except (ExtractError, DbtError, DataQualityError, BuildError) as error:
+        return _stopped(str(error), published, args.debug)
+    except MemoryError:
+        return _stopped(
+            "out of memory. Lower METANPROM_DUCKDB_MEMORY (DuckDB then spills to disk) or free memory.",
+            published,
+            args.debug,
+        )
+    except (OSError, duckdb.Error) as error:  # the environment: disk full, permissions, DuckDB's own limits
+        hint = (
+            "DuckDB ran out of memory: lower METANPROM_DUCKDB_MEMORY (e.g. 2GB) so that it spills to disk, "
+            "or free memory"
+            if "out of memory" in str(error).lower()
+            else "check the paths, free disk space and permissions, then build again (--debug shows the details)"
+        )
+        return _stopped(
+            f"{type(error).__name__}: {shorten(str(error).splitlines()[0], 300)}. {hint}.", published, args.debug
+        )
     print(format_summary(report))
     return 0
+
+
+def _stopped(message: str, published: object, debug: bool) -> int:
+    """Print why the build stopped (a traceback only with --debug) and what happened to the warehouse."""
+    if debug:
+        traceback.print_exc()
+    print(f"\nerror: {message}", file=sys.stderr)
+    from pathlib import Path
+
+    path = Path(str(published))
+    state = "was left unchanged" if path.exists() else "was not created"
+    print(f"The published warehouse {path} {state}.", file=sys.stderr)
+    return 2
 
 
 def _engines(args: argparse.Namespace) -> int:
@@ -49,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument(
         "--extract", help="CSV extract to build from (default: $METANPROM_EXTRACT, else the shipped seed)"
     )
+    build.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
     build.set_defaults(handler=_build)
     engines = commands.add_parser(
         "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"

@@ -18,12 +18,20 @@ from typing import Any
 import duckdb
 
 from metanprom.db import connect
+from metanprom.extract import shorten
+
+MAX_LABEL_CHARS = 80
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     cursor = con.execute(sql)
     names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [{name: _cut(value) for name, value in zip(names, row, strict=True)} for row in cursor.fetchall()]
+
+
+def _cut(value: Any) -> Any:
+    """Long texts from the data (a 1.5 MB "city") are cut so the page stays small and readable."""
+    return shorten(value, MAX_LABEL_CHARS) if isinstance(value, str) and len(value) > MAX_LABEL_CHARS else value
 
 
 def collect(db_path: Path, warnings: list[str]) -> dict[str, Any]:
@@ -62,7 +70,7 @@ def collect(db_path: Path, warnings: list[str]) -> dict[str, Any]:
             "tests": _records(
                 con,
                 "select hypothesis_id, hypothesis, population, group_a, group_b, test, p_value_adjusted, reject_null, "
-                "effect_size_name, effect_size, ci_low, ci_high, summary_name, summary_a, summary_b "
+                "effect_size_name, effect_size, ci_low, ci_high, summary_name, summary_a, summary_b, not_testable_reason "
                 "from marts.stat_tests where is_primary order by hypothesis_id",
             ),
             "rejected": _records(
@@ -80,6 +88,19 @@ def collect(db_path: Path, warnings: list[str]) -> dict[str, Any]:
                 row[0] for row in con.execute("select distinct gender from marts.dim_clients order by 1").fetchall()
             ],
         }
+        has_build_info = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'build_info'"
+        ).fetchone()[0]
+        data["build"] = (
+            _records(
+                con,
+                "select extract_file_name, rows_read, extract_sha256, "
+                "strftime(extract_modified_at, '%Y-%m-%d') as extract_date, "
+                "strftime(build_finished_at, '%Y-%m-%d %H:%M UTC') as built_at from marts.build_info",
+            )
+            if has_build_info
+            else []
+        )
     data["warnings"] = warnings
     data["builtAt"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return data
@@ -241,7 +262,11 @@ function fillTable(id, columns, rows) {
 }
 
 function renderStatic() {
-  document.getElementById("built-at").textContent = "built " + DATA.builtAt;
+  const build = DATA.build[0];
+  document.getElementById("built-at").textContent = build
+    ? "extract " + build.extract_file_name + " (" + fmtInt(build.rows_read) + " rows, " + build.extract_date
+      + ", sha256 " + build.extract_sha256.slice(0, 12) + ") · built " + build.built_at
+    : "built " + DATA.builtAt;
   for (const [id, values] of [["filter-city", DATA.cities], ["filter-gender", DATA.genders]]) {
     const select = document.getElementById(id);
     for (const value of values) select.appendChild(el("option", { value }, value));
@@ -285,7 +310,7 @@ function renderStatic() {
     { title: "compared", value: (r) => r.summary_name ? r.group_a + " " + fmtNum(r.summary_a) + " vs " + r.group_b + " " + fmtNum(r.summary_b) + " (" + r.summary_name + ")" : r.group_a },
     { title: "effect (95 % CI)", value: (r) => r.effect_size === null ? "n/a" : r.effect_size_name + " " + r.effect_size.toFixed(3) + " (" + r.ci_low.toFixed(3) + " to " + r.ci_high.toFixed(3) + ")" },
     { title: "Holm-adjusted p", value: (r) => r.p_value_adjusted === null ? "n/a" : (r.p_value_adjusted < 1e-4 ? "< 0.0001" : r.p_value_adjusted.toFixed(4)), num: true },
-    { title: "conclusion", value: (r) => r.reject_null === null ? "not testable" : (r.reject_null ? "differ" : "no detectable difference") },
+    { title: "conclusion", value: (r) => r.reject_null === null ? "not testable: " + (r.not_testable_reason || "no result") : (r.reject_null ? "differ" : "no detectable difference") },
   ], DATA.tests);
   fillTable("table-rejected", [
     { title: "reason", value: (r) => r.reason },

@@ -19,6 +19,15 @@ def dbt_vars(path: Path = DBT_PROJECT) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars", {})
 
 
+def default_reports_dir(published: Path) -> Path:
+    """Return the reports folder beside a warehouse: <dir>/reports or <dir>/<stem>_reports.
+
+    metanprom.duckdb gets <dir>/reports; any other name <dir>/<stem>_reports, so two warehouses
+    in one folder never share their reports.
+    """
+    return published.parent / ("reports" if published.name == "metanprom.duckdb" else f"{published.stem}_reports")
+
+
 @dataclass(frozen=True)
 class Paths:
     """The files one build reads and writes."""
@@ -40,9 +49,9 @@ class Paths:
 
     @classmethod
     def from_env(cls) -> Paths:
-        """Resolve paths from METANPROM_DB, METANPROM_REPORTS and DBT_TARGET_PATH (with defaults)."""
+        """Resolve paths from METANPROM_DB, METANPROM_REPORTS (default: beside the warehouse) and DBT_TARGET_PATH."""
         published = Path(os.environ.get("METANPROM_DB") or REPO_ROOT / "metanprom.duckdb").resolve()
-        reports = Path(os.environ.get("METANPROM_REPORTS") or REPO_ROOT / "reports").resolve()
+        reports = Path(os.environ.get("METANPROM_REPORTS") or default_reports_dir(published)).resolve()
         target = Path(os.environ.get("DBT_TARGET_PATH") or REPO_ROOT / "target").resolve()
         # The work file sits next to the published one: os.replace is atomic only on one filesystem.
-        return cls(published, published.parent / ".metanprom-build", reports, target)
+        return cls(published, published.parent / f".metanprom-build-{published.name}", reports, target)

@@ -34,7 +34,7 @@ import great_expectations as gx  # noqa: E402  (after the analytics switch)
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from metanprom.db import connect
-from metanprom.extract import EXPECTED_COLUMNS  # noqa: E402
+from metanprom.extract import EXPECTED_COLUMNS, shorten  # noqa: E402
 
 ERROR, WARN = "error", "warn"
 CONTRACT_HYPOTHESES = [
@@ -251,7 +251,8 @@ def _observed(result: Any) -> str:
     if details.get("unexpected_count"):
         parts.append(f"{details['unexpected_count']} unexpected ({details.get('unexpected_percent', 0):.2f} %)")
     if details.get("partial_unexpected_list"):
-        parts.append(f"e.g. {details['partial_unexpected_list'][:5]}")
+        examples = [shorten(html.unescape(str(value)), 40) for value in details["partial_unexpected_list"][:5]]
+        parts.append(f"e.g. {examples}")
     if result.exception_info and result.exception_info.get("raised_exception"):
         parts.append(f"error: {result.exception_info.get('exception_message')}")
     return html.unescape("; ".join(parts))  # values were escaped for Data Docs; keep them readable here

@@ -105,12 +105,16 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
         f"select {group}, count(*) from ({per_client}) as per_client group by {group} order by {group}", segment_ids
     )
     churned = np.array([bool(row[0]) for row in patterns])
-    membership = np.array([[bool(v) for v in row[1:-1]] for row in patterns], dtype=bool).reshape(len(patterns), -1)
-    counts = np.array([row[-1] for row in patterns], dtype=np.int64)
-    rows = segment_stability(
-        counts, churned, membership, min_share=min_share, min_lift=min_lift, resamples=resamples, seed=config.seed
+    membership = np.array([[bool(v) for v in row[1:-1]] for row in patterns], dtype=bool).reshape(
+        len(patterns), len(segment_ids)
     )
-    rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, rows, strict=True)]
+    counts = np.array([row[-1] for row in patterns], dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    if segment_ids:  # no segment selected (e.g. no churners): an empty table, not an error
+        found = segment_stability(
+            counts, churned, membership, min_share=min_share, min_lift=min_lift, resamples=resamples, seed=config.seed
+        )
+        rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, found, strict=True)]
     warehouse.replace_table(
         "marts.churn_segment_stability",
         COLUMNS,

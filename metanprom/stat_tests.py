@@ -67,6 +67,7 @@ TABLE_COLUMNS: dict[str, str] = {
     "choice_reason": "varchar",
     "testable": "boolean",
     "note": "varchar",
+    "not_testable_reason": "varchar",
 }
 POSTHOC_COLUMNS: dict[str, str] = {
     "hypothesis_id": "varchar",
@@ -426,7 +427,7 @@ def run_step(warehouse: Warehouse, report_path: Path, config: StatConfig | None 
     warehouse.replace_table(
         "marts.stat_tests",
         TABLE_COLUMNS,
-        [row.as_row() for row in rows],
+        [{**row.as_row(), "not_testable_reason": row.not_testable_reason} for row in rows],
         description="The study's hypothesis tests: one row per (hypothesis, test); Holm over the primary tests.",
     )
     warehouse.replace_table(

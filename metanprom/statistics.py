@@ -57,6 +57,11 @@ class TestResult:
         """Return the row as a plain dict."""
         return asdict(self)
 
+    @property
+    def not_testable_reason(self) -> str | None:
+        """Why the test could not be run (null when it ran)."""
+        return None if self.testable else self.note
+
 
 def clean(values: np.ndarray) -> np.ndarray:
     """Return the finite values of an array as float64 (NaN and inf dropped)."""
@@ -173,7 +178,8 @@ def compare_two_groups(
     mw = TestResult(**{**base.as_row(), "test": "mann_whitney_u"})
     welch = TestResult(**{**base.as_row(), "test": "welch_t"})
     reason = _too_small(a.size, b.size, base.group_a, base.group_b)
-    if reason:
+    if reason:  # still one primary row per hypothesis, so the reason is shown, not dropped
+        mw.is_primary = True
         return [_untestable(mw, reason), _untestable(welch, reason)]
     skew_a, skew_b = skewness(a), skewness(b)
     var_a, var_b = float(a.var(ddof=1)), float(b.var(ddof=1))

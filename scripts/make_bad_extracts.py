@@ -144,7 +144,143 @@ def build_corpus() -> dict[str, tuple[bytes, dict]]:
     _set(hostile, header, 2, "city", "<script>alert('x')</script>")
     _set(hostile, header, 5, "city", "'; drop table marts.dim_clients; --")
     add("ok_hostile_city_names.csv", _csv(header, hostile), exit=0, rejected=0, new_cities=2)
+    _second_round(header, rows, add)
     return cases
+
+
+def _second_round(header: list[str], rows, add) -> None:  # noqa: ANN001, C901 - the case list reads top to bottom
+    """Cases of the second bad-input round (issue "Bad input, second round")."""
+    text = _csv(header, rows())
+    # 1. a literal path: the file with brackets in its name is read, not its neighbour
+    add("ok_glob_name[1].csv", text, exit=0, rejected=0)
+    add("ok_glob_name1.csv", _csv(header, rows()[:50]), exit=0, rejected=0)
+    # 2. missing values spelled NA/NULL/None/-: missing, not rejected; a mostly-rejected file stops
+    spelled = rows()
+    for index, spelling in enumerate(["NA", "NULL", "None", "-", "N/A", "null"] * 5):
+        _set(spelled, header, index * 5, "balance", spelling)
+    _set(spelled, header, 3, "age", "NA")
+    add("ok_missing_value_spellings.csv", _csv(header, spelled), exit=0, rejected=0, balance_missing_at_least=30)
+    mostly_bad = rows()
+    for index in range(len(mostly_bad) - 6):
+        _set(mostly_bad, header, index, "score", "n.a.")
+    add(
+        "fatal_mostly_rejected.csv",
+        _csv(header, mostly_bad),
+        exit=2,
+        words=[
+            "194 of 200 rows (97.0%) were rejected",
+            "max_rejected_share",
+            "score: not a whole number",
+            "e.g. row 1",
+        ],
+    )
+    # 3. look-alike cities: case, zero-width space, tab are the known city; Latin letters are rejected
+    cities = rows()
+    _set(cities, header, 1, "city", "ярославль")
+    _set(cities, header, 2, "city", "Рыбинск\u200b")
+    _set(cities, header, 3, "city", "Ростов\t")
+    _set(cities, header, 4, "city", "Poстов")  # Latin P and o
+    _set(cities, header, 5, "gender", "M")  # Latin M
+    add(
+        "rows_lookalike_categories.csv",
+        _csv(header, cities),
+        exit=0,
+        rejected=2,
+        reason="look-alike letters",
+        rejected_rows=[5, 6],
+        known_cities_only=True,
+        words=["U+0050 LATIN CAPITAL LETTER P", "U+006F LATIN SMALL LETTER O"],
+    )
+    # 4. NUL bytes anywhere: a file-level stop naming the line and the column
+    many = base_rows(rows, 6)
+    many[899][header.index("city")] = "Яро\x00славль"
+    add("fatal_nul_after_64k.csv", _csv(header, many), exit=2, words=["line 901", "column city", "U+0000"])
+    add("fatal_trailing_zero_bytes.csv", text.encode("utf-8") + b"\x00" * 70000, exit=2, words=["NUL"])
+    # 5. a row of delimiters only is a row (rejected), and later row numbers do not shift
+    lines = text.split("\n")
+    lines.insert(51, "," * (len(header) - 1))
+    delimited = "\n".join(lines)
+    add(
+        "rows_delimiters_only.csv",
+        delimited,
+        exit=0,
+        rejected=1,
+        reason="user_id: missing",
+        rejected_rows=[51],
+    )
+    # 8. valid CSV: quoted line break, mixed and CR-only line endings, many blank lines, quoted header
+    broken = rows()
+    _set(broken, header, 7, "city", "Ярос\nлавль")  # a quoted line break: a new city, accepted with a warning
+    add("ok_quoted_line_break.csv", _csv(header, broken), exit=0, rejected=0)
+    mixed = text.split("\n")
+    add("ok_mixed_line_endings.csv", "\r\n".join(mixed[:100]) + "\r\n" + "\n".join(mixed[100:]), exit=0, rejected=0)
+    add("ok_cr_only.csv", text.replace("\n", "\r"), exit=0, rejected=0)
+    add("ok_many_blank_lines.csv", "\n" * 3 + text.replace("\n", "\n" * 60, 150), exit=0, rejected=0)
+    quoted_header = [*[f'"{name}"' for name in header], '"note, free text"']
+    add(
+        "ok_quoted_header_with_comma.csv",
+        ",".join(quoted_header) + "\n" + "\n".join(",".join([*row, "x"]) for row in _quoted(rows())) + "\n",
+        exit=0,
+        rejected=0,
+        words=["not used by the warehouse, ignored: note, free text"],
+    )
+    # 10. degenerate data publishes honestly
+    no_churn = rows()
+    for index in range(len(no_churn)):
+        _set(no_churn, header, index, "churn", "0")
+    add("ok_no_churners.csv", _csv(header, no_churn), exit=0, rejected=0)
+    all_churn = rows()
+    for index in range(len(all_churn)):
+        _set(all_churn, header, index, "churn", "1")
+    add("ok_all_churners.csv", _csv(header, all_churn), exit=0, rejected=0)
+    add("ok_three_rows.csv", _csv(header, rows()[:3]), exit=0, rejected=0)
+    constant = rows()
+    for index in range(len(constant)):
+        _set(constant, header, index, "balance", "1000.0")
+    add("ok_constant_balance.csv", _csv(header, constant), exit=0, rejected=0)
+    # 11. DuckDB's reason reaches the message
+    add("fatal_unterminated_quote.csv", text + '1,"850.0\n', exit=2, words=["unterminated quote", "Line"])
+    # 12. compressed
+    import gzip
+
+    add("fatal_gzip.csv", gzip.compress(text.encode("utf-8"), mtime=0), exit=2, words=["gzip-compressed", "gunzip"])
+    # 13. user ids: positive, no leading zeros
+    ids = rows()
+    _set(ids, header, 10, "USERID", "-5")
+    _set(ids, header, 20, "USERID", "0")
+    add(
+        "rows_user_id_not_positive.csv",
+        _csv(header, ids),
+        exit=0,
+        rejected=2,
+        reason="user_id: outside the plausible range 1..",
+    )
+    zeros = rows()
+    _set(zeros, header, 30, "USERID", "0" + zeros[30][header.index("USERID")])
+    add(
+        "rows_user_id_leading_zeros.csv",
+        _csv(header, zeros),
+        exit=0,
+        rejected=1,
+        reason="user_id: written with leading zeros",
+    )
+    long_city = rows()
+    _set(long_city, header, 12, "city", "Кострома" * 20000)
+    add("ok_long_city_value.csv", _csv(header, long_city), exit=0, rejected=0, max_output_line=400)
+
+
+def base_rows(rows, copies: int) -> list[list[str]]:  # noqa: ANN001
+    """The base rows repeated ``copies`` times with distinct user ids (a file over 64 KiB)."""
+    out = []
+    for copy in range(copies):
+        for row in rows():
+            row[0] = str(int(row[0]) + 1_000_000 * copy)
+            out.append(row)
+    return out
+
+
+def _quoted(rows: list[list[str]]) -> list[list[str]]:
+    return [[f'"{value}"' for value in row] for row in rows]
 
 
 def write_corpus(out_dir: Path) -> None:

@@ -282,8 +282,10 @@ def candidates(sign_list: list[tuple[str, str, np.ndarray]], clients: pd.DataFra
     table["churn_rate"] = table["churners"] / table["clients"]
     table["ci_low"], table["ci_high"] = wilson(table["churners"], table["clients"], v["wilson_z"])
     table["lift"] = table["churn_rate"] / overall
-    table["is_eligible"] = (table["clients"] >= v["segment_min_client_share"] * len(clients)) & (
-        table["lift"] >= v["segment_min_lift"]
+    table["is_eligible"] = (
+        (table["clients"] >= v["segment_min_client_share"] * len(clients))
+        & (table["clients"] >= v["min_sample_clients"])
+        & (table["lift"] >= v["segment_min_lift"])
     )
     return table
 

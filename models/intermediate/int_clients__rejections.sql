@@ -18,10 +18,20 @@ value_checks as (
         clients.user_id,
         clients.city,
         nullif(concat_ws('; ',
-            {{ check_number('user_id', 'clients.user_id', 'integer') }},
-            case when clients.city is null then 'city: missing' end,
+            case
+                when clients.has_user_id_leading_zero
+                    then 'user_id: written with leading zeros (ambiguous: ids are compared as numbers)'
+                else {{ check_number('user_id', 'clients.user_id', 'integer', 'user_id_min', 'user_id_max') }}
+            end,
+            case
+                when clients.city is null then 'city: missing'
+                when clients.is_city_lookalike
+                    then 'city: a known city written with Latin look-alike letters (see the build summary)'
+            end,
             case
                 when clients.gender is null then 'gender: missing'
+                when clients.is_gender_lookalike
+                    then 'gender: an accepted value written with Latin look-alike letters (see the build summary)'
                 when accepted_genders.gender is null then 'gender: not an accepted value (see seed ref_genders)'
             end,
             {{ check_number('score', 'clients.score', 'integer', 'score_min', 'score_max') }},

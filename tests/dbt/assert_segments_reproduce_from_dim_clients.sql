@@ -20,7 +20,8 @@
     'est_salary': 'est_salary',
 } %}
 {%- set rules = {} %}
-{%- if execute %}
+{#- `dbt compile` on an empty database: the rule tables do not exist yet, so no query runs -#}
+{%- if execute and load_relation(ref('churn_segments')) is not none and load_relation(ref('int_segment_signs')) is not none %}
     {%- set rule_query %}
         select
             segments.segment_id,

@@ -17,7 +17,8 @@ MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 
 def _data_rows(path) -> int:
     text = path.read_bytes().decode("utf-8-sig")
-    return sum(1 for row in csv.reader(io.StringIO(text)) if row) - 1
+    csv.field_size_limit(1 << 24)
+    return sum(1 for row in csv.reader(io.StringIO(text, newline=None)) if row) - 1
 
 
 def test_corpus_is_current():
@@ -57,6 +58,19 @@ def test_corpus_case(name, tmp_path, shipped_build):
     if expected["rejected"]:
         assert f"rows rejected     {expected['rejected']}" in run.output
         assert expected["reason"] in run.output  # counted by reason in the summary
+    if "rejected_rows" in expected:  # row numbers do not shift
+        numbers = [row for (row,) in run.query("select source_row_number from marts.rejected_rows order by 1")]
+        assert numbers == expected["rejected_rows"]
+    if expected.get("known_cities_only"):
+        assert run.scalar("select count(*) from marts.dim_clients where not is_known_city") == 0
+        assert run.scalar("select count(distinct city) from marts.dim_clients") <= 3
+    if "balance_missing_at_least" in expected:
+        missing = run.scalar("select count(*) from marts.dim_clients where is_balance_missing")
+        assert missing >= expected["balance_missing_at_least"]
+    if "max_output_line" in expected:
+        assert max(len(line) for line in run.output.splitlines()) <= expected["max_output_line"]
+        dashboard = (tmp_path / "reports" / "dashboard.html").stat().st_size
+        assert dashboard < 400_000, dashboard
     if "new_cities" in expected:
         cities = {city for (city,) in run.query("select city from marts.dim_clients where not is_known_city")}
         assert cities == {"<script>alert('x')</script>", "'; drop table marts.dim_clients; --"}

@@ -1,5 +1,5 @@
 -- Quarantine: every row of the extract that breaks a hard rule, with the reasons and the
--- raw values as text (trimmed, null when empty), taken from the raw layer for these rows only.
+-- raw values as text (trimmed, null when empty; "NA" stays "NA"), taken from the raw layer for these rows only.
 -- dim_clients + rejected_rows = the rows of the extract.
 with
 
@@ -17,7 +17,7 @@ rejected_with_raw_values as (
         rejections.rejection_reason,
         rejections.duplicate_of_row_number,
         {% for name, column in extract_columns() -%}
-        {{ clean_text('raw_rows.' ~ column) }} as {{ name }}_raw{{ ',' if not loop.last }}
+        nullif(trim(raw_rows.{{ column }}), '') as {{ name }}_raw{{ ',' if not loop.last }}
         {% endfor %}
     from rejections
     inner join raw_rows

@@ -110,6 +110,7 @@ final as (
         cast(with_figures.balance_at_risk as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss,
         cast(with_figures.churned_balance as {{ type_double() }}) as churned_balance,
         with_figures.clients >= {{ var('segment_min_client_share') }} * with_figures.all_clients
+            and with_figures.clients >= {{ var('min_sample_clients') }}
             and with_figures.lift >= {{ var('segment_min_lift') }} as is_eligible
     from with_figures
     inner join signs as sign_a_def
