@@ -32,6 +32,7 @@ from metanprom.guards import (
 from metanprom.paths import SHIPPED_EXTRACT, Paths
 from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
+from metanprom.risk import run_risk
 from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
 from metanprom.warehouse import open_duckdb
@@ -140,6 +141,24 @@ def _statistics(report: BuildReport) -> None:
     stable = sum(row["is_stable"] for row in stability)
     print(f"    segment stability: {stable} of {len(stability)} segments hold in >= 80 % of bootstrap resamples")
     report.outputs.append(Path("stat_tests.md"))
+
+
+def _risk(report: BuildReport) -> None:
+    warehouse = open_duckdb(report.paths.work_db)
+    try:
+        result = run_risk(warehouse, report.paths.work_reports)
+    finally:
+        warehouse.close()
+    if not result.trained:
+        report.notes.append(f"churn risk: no model trained ({result.reason}); risk columns are null")
+        print(f"    no model trained: {result.reason}")
+        return
+    auc = {row["score_name"]: row["value"] for row in result.metrics if row["metric"] == "roc_auc"}
+    print(
+        f"    out-of-fold ROC AUC: best {auc['best']:.3f}, transparent {auc['transparent']:.3f}, "
+        f"segment rule {auc['segment_rule']:.3f}"
+    )
+    report.outputs += [Path("retention_queue.csv"), Path("retention_queue.xlsx")]
 
 
 def _quality(report: BuildReport) -> None:
@@ -278,6 +297,7 @@ def _run_stages(report: BuildReport, extract: str | None) -> None:
         )
     _check_rejections(report)
     _stage(report, "statistics", lambda: _statistics(report))
+    _stage(report, "churn risk", lambda: _risk(report))
     _stage(report, "data quality", lambda: _quality(report))
     _collect(report)
     _stage(report, "build info and BI file", lambda: _metadata(report))

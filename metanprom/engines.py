@@ -30,6 +30,7 @@ from typing import TypeVar
 from metanprom.compare import TableComparison, compare_marts
 from metanprom.dbt import DbtResults, run_dbt
 from metanprom.paths import REPO_ROOT
+from metanprom.risk import run_risk
 from metanprom.stability import run_stability
 from metanprom.stat_tests import run_step
 from metanprom.warehouse import Warehouse, open_duckdb, open_postgres, open_spark
@@ -67,7 +68,7 @@ def _timed(run: EngineRun, step: str, action: Callable[[], T]) -> T:
 
 
 def build_engine(target: str, work_dir: Path, open_warehouse: Callable[[], Warehouse]) -> EngineRun:
-    """Seed, build and run the statistical step on ``target``; the warehouse stays for comparison."""
+    """Seed, build and run the Python steps (statistics, stability, churn risk) on ``target``; kept for comparison."""
     run = EngineRun(target)
     target_dir = work_dir / f"target-{target}"
     db_path = work_dir / "metanprom.duckdb" if target == "duckdb" else None
@@ -86,6 +87,7 @@ def build_engine(target: str, work_dir: Path, open_warehouse: Callable[[], Wareh
         try:
             run_step(warehouse, work_dir / f"stat_tests-{target}.md")
             run_stability(warehouse)
+            run_risk(warehouse, None)
         finally:
             if target != "spark":  # the Spark session is reused for the comparison
                 warehouse.close()

@@ -159,7 +159,7 @@ def _check_binary(path: Path, head: bytes) -> None:
             "the file is UTF-16 text; the expected encoding is UTF-8",
             "Save it again as UTF-8 (e.g. `iconv -f utf-16 -t utf-8 in.csv > out.csv`).",
         )
-    if head.count(b"\x00") > len(head) // 10:
+    if len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) // 20:  # > 5 % control bytes
         raise _fail(
             path,
             "the file contains NUL bytes and looks binary, not a CSV text file",

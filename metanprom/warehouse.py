@@ -66,6 +66,11 @@ class Warehouse:
         """Drop and re-create ``table`` with ``columns`` (name -> type) and insert ``rows``."""
         raise NotImplementedError
 
+    def replace_frame(self, table: str, columns: dict[str, str], frame: Any, description: str | None = None) -> None:
+        """Replace ``table`` with the rows of a pandas DataFrame (columns named as ``columns``)."""
+        rows = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None).to_dict("records")
+        self.replace_table(table, columns, rows, description)
+
     def close(self) -> None:
         """Release the connection or session."""
 
@@ -117,6 +122,22 @@ class DbApiWarehouse(Warehouse):
             cursor.execute(f"comment on table {table} is {_quote_text(description)}")
         if self.engine == "postgres":
             self.connection.commit()
+
+    def replace_frame(self, table: str, columns: dict[str, str], frame: Any, description: str | None = None) -> None:
+        """DuckDB reads the DataFrame directly (millions of rows); other drivers insert rows."""
+        if self.engine != "duckdb":
+            super().replace_frame(table, columns, frame, description)
+            return
+        cursor = self.connection.cursor()
+        cursor.execute(f"drop table if exists {table}")
+        cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
+        cursor.register("metanprom_frame", frame[list(columns)])
+        try:
+            cursor.execute(f"insert into {table} select {', '.join(columns)} from metanprom_frame")
+        finally:
+            cursor.unregister("metanprom_frame")
+        if description:
+            cursor.execute(f"comment on table {table} is {_quote_text(description)}")
 
     def close(self) -> None:
         """Close the connection."""

@@ -1,0 +1,748 @@
+"""Churn propensity per client, its validation, and the retention call list.
+
+What the score means: the extract is a one-month snapshot, so a probability here says how much a
+client **resembles the clients who left** in that month, not when a client will leave. It ranks
+the still-active clients for the retention team; it is not a dated forecast.
+
+Three scores, side by side in the validation tables:
+
+* ``best``: gradient boosting (``HistGradientBoostingClassifier``) on every cleaned attribute of
+  ``marts.dim_clients``, missing-value indicators, city and gender one-hot, calibrated with
+  isotonic regression inside each training fold (``CalibratedClassifierCV``);
+* ``transparent``: a logistic regression on the warehouse's own churn signs (``marts.churn_signals``);
+  its coefficients (``marts.churn_model_coefficients``) read as odds ratios;
+* ``segment_rule``: a client's score is the highest churn rate among the selected segments
+  holding it, else the overall rate (fixed by the full data, so it is not out-of-fold: it is the
+  baseline the team has today).
+
+Every published probability is out-of-fold: stratified k-fold (``risk_folds``, fixed seed); a
+client is scored only by models that never saw its label. Above ``risk_train_sample`` clients the
+models train on a seeded stratified sample (out-of-fold there) and score every other client with
+the model fitted on the sample (those clients' labels were never seen either).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metanprom.i18n import queue_title
+from metanprom.paths import dbt_vars
+from metanprom.warehouse import Warehouse
+
+NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
+FLAGS = ("has_credit_card", "is_active", "is_age_missing", "is_balance_missing")
+CATEGORIES = ("city", "gender")
+#: Feature of a churn sign -> how to read it on dim_clients.
+SIGN_COLUMNS = {
+    "credit_card": ("has_credit_card", {"yes": True, "no": False}),
+    "last_activity": ("is_active", {"yes": True, "no": False}),
+}
+SCORES = ("best", "transparent", "segment_rule")
+QUEUE_COLUMNS = (
+    "queue_rank",
+    "client_key",
+    "user_id",
+    "city",
+    "gender",
+    "age",
+    "products",
+    "balance",
+    "is_balance_missing",
+    "churn_probability",
+    "expected_loss",
+    "top_reasons",
+    "recommended_action",
+    "segment_ids",
+)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Settings of the step (dbt vars ``risk_*``, ``stat_seed``)."""
+
+    folds: int = 5
+    seed: int = 20261124
+    train_sample: int = 500_000
+    top_shares: tuple[float, ...] = (0.05, 0.10, 0.20)
+    importance_repeats: int = 3
+    importance_max_rows: int = 50_000
+    export_max_rows: int = 100_000
+
+    @classmethod
+    def from_dbt_project(cls) -> RiskConfig:
+        """Read the vars of dbt_project.yml (defaults for any not set)."""
+        variables = dbt_vars()
+        defaults = cls()
+        return cls(
+            folds=int(variables.get("risk_folds", defaults.folds)),
+            seed=int(variables.get("stat_seed", defaults.seed)),
+            train_sample=int(variables.get("risk_train_sample", defaults.train_sample)),
+            top_shares=tuple(float(x) for x in variables.get("risk_top_shares", defaults.top_shares)),
+            importance_repeats=int(variables.get("risk_importance_repeats", defaults.importance_repeats)),
+            importance_max_rows=int(variables.get("risk_importance_max_rows", defaults.importance_max_rows)),
+            export_max_rows=int(variables.get("retention_export_max_rows", defaults.export_max_rows)),
+        )
+
+
+@dataclass
+class RiskResult:
+    """What the step computed (the tables are written from it)."""
+
+    clients: pd.DataFrame
+    trained: bool
+    reason: str
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    calibration: list[dict[str, Any]] = field(default_factory=list)
+    capture: list[dict[str, Any]] = field(default_factory=list)
+    importance: list[dict[str, Any]] = field(default_factory=list)
+    coefficients: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def read_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Clients (file order), churn signs, selected segments with members, retention actions."""
+    columns = ["client_key", "user_id", *CATEGORIES, *NUMERIC, *FLAGS, "is_churned"]
+    raw = warehouse.fetch_columns(f"select {', '.join(columns)} from marts.dim_clients order by source_row_number")
+    clients = pd.DataFrame({name: _plain(raw[name]) for name in columns})
+    for name in NUMERIC:
+        clients[name] = pd.to_numeric(clients[name], errors="coerce").astype("float64")
+    for name in (*FLAGS, "is_churned"):
+        clients[name] = clients[name].astype(bool)
+    signs = pd.DataFrame(
+        warehouse.fetch(
+            "select signal_id, feature, label, definition, lower_bound, upper_bound "
+            "from marts.churn_signals order by feature_order, first_bucket_order"
+        ),
+        columns=["signal_id", "feature", "label", "definition", "lower_bound", "upper_bound"],
+    )
+    segments = pd.DataFrame(
+        warehouse.fetch(
+            "select segments.segment_id, segments.churn_rate, segments.recommendation, members.client_key "
+            "from marts.churn_segments as segments inner join marts.churn_segment_members as members "
+            "on segments.segment_id = members.segment_id order by segments.segment_id, members.client_key"
+        ),
+        columns=["segment_id", "churn_rate", "recommendation", "client_key"],
+    )
+    actions = pd.DataFrame(
+        warehouse.fetch("select sign_feature, sign_value, action_rank, action from raw.retention_actions"),
+        columns=["sign_feature", "sign_value", "action_rank", "action"],
+    )
+    return clients, signs, segments, actions
+
+
+def _plain(column: Any) -> np.ndarray:
+    if np.ma.isMaskedArray(column):
+        return np.ma.asarray(column).astype(object).filled(None)
+    return np.asarray(column)
+
+
+def sign_matrix(clients: pd.DataFrame, signs: pd.DataFrame) -> np.ndarray:
+    """Client x sign indicators (bool): does the client hold each churn sign."""
+    held = np.zeros((len(clients), len(signs)), dtype=bool)
+    for index, sign in enumerate(signs.itertuples(index=False)):
+        if sign.feature in SIGN_COLUMNS:
+            column, values = SIGN_COLUMNS[sign.feature]
+            held[:, index] = clients[column].to_numpy() == values.get(sign.label, None)
+            continue
+        values = clients[sign.feature]
+        if sign.label == "missing":
+            held[:, index] = values.isna().to_numpy()
+        elif sign.feature in CATEGORIES:
+            held[:, index] = (values == sign.label).to_numpy()
+        else:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+            inside = ~np.isnan(numbers)
+            if sign.lower_bound is not None and not pd.isna(sign.lower_bound):
+                inside &= numbers >= float(sign.lower_bound)
+            if sign.upper_bound is not None and not pd.isna(sign.upper_bound):
+                inside &= numbers < float(sign.upper_bound)
+            held[:, index] = inside
+    return held
+
+
+def feature_frame(clients: pd.DataFrame) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """Build the best model's inputs: numbers (NaN kept), flags, one-hot city and gender; column groups by feature."""
+    parts: list[np.ndarray] = []
+    groups: dict[str, list[int]] = {}
+    for name in NUMERIC:
+        groups[name] = [len(parts)]
+        parts.append(clients[name].to_numpy(dtype=np.float64))
+    for name in FLAGS:
+        groups[name] = [len(parts)]
+        parts.append(clients[name].to_numpy(dtype=np.float64))
+    for name in CATEGORIES:
+        values = clients[name].astype(str).to_numpy()
+        groups[name] = []
+        for category in sorted(set(values)):
+            groups[name].append(len(parts))
+            parts.append((values == category).astype(np.float64))
+    return np.column_stack(parts), groups
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+def _best_model(seed: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    booster = HistGradientBoostingClassifier(
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return CalibratedClassifierCV(booster, method="isotonic", cv=3)
+
+
+def _transparent_model() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=2000)
+
+
+def untrainable_reason(labels: np.ndarray, folds: int) -> str | None:
+    """Why no model can be trained on these labels (None when one can)."""
+    churners = int(labels.sum())
+    retained = int(labels.size - churners)
+    if labels.size == 0:
+        return "no clients"
+    if churners < folds or retained < folds:
+        return (
+            f"too few clients of one class to train and validate a model ({churners} churned, {retained} retained; "
+            f"each class needs at least {folds}, one per fold)"
+        )
+    return None
+
+
+def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Stratified k-fold: the fold (1..k) in which each client is scored."""
+    from sklearn.model_selection import StratifiedKFold
+
+    assignment = np.zeros(labels.size, dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (_, test) in enumerate(splitter.split(np.zeros(labels.size), labels), start=1):
+        assignment[test] = fold
+    return assignment
+
+
+def _training_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Return the indices of a seeded stratified sample (all clients when there are at most ``size``)."""
+    if labels.size <= size:
+        return np.arange(labels.size)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for value in (False, True):
+        members = np.flatnonzero(labels == value)
+        take = max(1, round(size * members.size / labels.size))
+        picked.append(rng.choice(members, size=min(take, members.size), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def _metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    return {
+        "roc_auc": float(roc_auc_score(labels, scores)),
+        "average_precision": float(average_precision_score(labels, scores)),
+        "brier": float(brier_score_loss(labels, scores)),
+    }
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
+def cross_validate(
+    features: np.ndarray,
+    signs: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    groups: dict[str, list[int]],
+    config: RiskConfig,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Out-of-fold probabilities of the best and the transparent model; permutation importance per fold."""
+    best = np.full(labels.size, np.nan)
+    transparent = np.full(labels.size, np.nan)
+    rng = np.random.default_rng(config.seed)
+    drops: dict[str, list[float]] = {name: [] for name in groups}
+    for fold in range(1, int(folds.max()) + 1):
+        train, test = folds != fold, folds == fold
+        model = _best_model(config.seed).fit(features[train], labels[train])
+        best[test] = model.predict_proba(features[test])[:, 1]
+        if signs.shape[1]:
+            linear = _transparent_model().fit(signs[train], labels[train])
+            transparent[test] = linear.predict_proba(signs[test])[:, 1]
+        else:
+            transparent[test] = labels[train].mean()
+        # permutation importance on the held-out fold: the drop in AUC when one feature is shuffled
+        rows = np.flatnonzero(test)
+        if rows.size > config.importance_max_rows:
+            rows = np.sort(rng.choice(rows, size=config.importance_max_rows, replace=False))
+        held_out, held_labels = features[rows], labels[rows]
+        if held_labels.min() == held_labels.max():
+            continue
+        base = _auc(held_labels, model.predict_proba(held_out)[:, 1])
+        for name, columns in groups.items():
+            for _ in range(config.importance_repeats):
+                shuffled = held_out.copy()
+                shuffled[:, columns] = held_out[rng.permutation(rows.size)][:, columns]
+                drops[name].append(base - _auc(held_labels, model.predict_proba(shuffled)[:, 1]))
+    importance = [
+        {"feature": name, "auc_drop_mean": float(np.mean(values)), "auc_drop_std": float(np.std(values, ddof=1))}
+        for name, values in drops.items()
+        if values
+    ]
+    importance.sort(key=lambda row: (-row["auc_drop_mean"], row["feature"]))
+    for rank, row in enumerate(importance, start=1):
+        row["importance_rank"] = rank
+    return best, transparent, importance
+
+
+# --- validation tables ----------------------------------------------------------------------
+
+
+def validation_tables(
+    labels: np.ndarray, scores: dict[str, np.ndarray], folds: np.ndarray, config: RiskConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Metrics with fold spread, calibration by decile and capture at the top shares, per score."""
+    metrics, calibration, capture = [], [], []
+    scored = folds > 0
+    overall = float(labels[scored].mean())
+    for name, values in scores.items():
+        pooled = _metrics(labels[scored], values[scored])
+        per_fold = [
+            _metrics(labels[folds == fold], values[folds == fold])
+            for fold in range(1, int(folds.max()) + 1)
+            if labels[folds == fold].min() != labels[folds == fold].max()
+        ]
+        for metric, value in pooled.items():
+            spread = np.array([fold[metric] for fold in per_fold])
+            metrics.append(
+                {
+                    "score_name": name,
+                    "metric": metric,
+                    "value": value,
+                    "fold_mean": float(spread.mean()),
+                    "fold_std": float(spread.std(ddof=1)) if spread.size > 1 else None,
+                    "fold_min": float(spread.min()),
+                    "fold_max": float(spread.max()),
+                    "folds": int(spread.size),
+                    "clients": int(scored.sum()),
+                }
+            )
+        order = np.argsort(-values[scored], kind="stable")
+        ranked_labels = labels[scored][order]
+        ranked_scores = values[scored][order]
+        deciles = np.minimum(np.arange(order.size) * 10 // order.size + 1, 10)
+        for decile in range(1, 11):
+            inside = deciles == decile
+            if inside.any():
+                calibration.append(
+                    {
+                        "score_name": name,
+                        "risk_decile": decile,
+                        "clients": int(inside.sum()),
+                        "churners": int(ranked_labels[inside].sum()),
+                        "mean_predicted": float(ranked_scores[inside].mean()),
+                        "observed_rate": float(ranked_labels[inside].mean()),
+                    }
+                )
+        total_churners = int(ranked_labels.sum())
+        for share in config.top_shares:
+            top = max(1, int(round(share * order.size)))
+            caught = int(ranked_labels[:top].sum())
+            capture.append(
+                {
+                    "score_name": name,
+                    "top_share": share,
+                    "clients": top,
+                    "churners_captured": caught,
+                    "churner_capture_share": caught / total_churners if total_churners else None,
+                    "precision": caught / top,
+                    "lift": (caught / top) / overall if overall else None,
+                }
+            )
+    return metrics, calibration, capture
+
+
+# --- the whole step -------------------------------------------------------------------------
+
+
+def _lookup(bitmasks: np.ndarray, texts: list[str], order: list[int], limit: int, separator: str) -> np.ndarray:
+    """Per client, the texts of the set bits (in ``order``), at most ``limit``; one string per distinct pattern."""
+    out = np.empty(bitmasks.size, dtype=object)
+    for pattern in np.unique(bitmasks):
+        chosen = [texts[i] for i in order if pattern >> i & 1][:limit]
+        out[bitmasks == pattern] = separator.join(chosen) if chosen else None
+    return out
+
+
+def _bitmask(matrix: np.ndarray) -> np.ndarray:
+    if matrix.shape[1] == 0:
+        return np.zeros(matrix.shape[0], dtype=np.int64)
+    return (matrix.astype(np.int64) << np.arange(matrix.shape[1], dtype=np.int64)).sum(axis=1)
+
+
+def _actions(signs: pd.DataFrame, actions: pd.DataFrame) -> list[str | None]:
+    """Return the retention action of each sign (seed retention_actions: feature, optional value, best rank)."""
+    found: list[str | None] = []
+    for sign in signs.itertuples(index=False):
+        matches = actions[
+            (actions["sign_feature"] == sign.feature)
+            & (actions["sign_value"].isna() | (actions["sign_value"] == sign.label))
+        ].sort_values("action_rank")
+        found.append(None if matches.empty else str(matches.iloc[0]["action"]))
+    return found
+
+
+def compute(
+    clients: pd.DataFrame,
+    signs: pd.DataFrame,
+    segments: pd.DataFrame,
+    actions: pd.DataFrame,
+    config: RiskConfig,
+) -> RiskResult:
+    """Scores, validation and the per-client columns (no I/O)."""
+    started = time.perf_counter()
+    labels = clients["is_churned"].to_numpy(dtype=bool)
+    held = sign_matrix(clients, signs)
+    features, groups = feature_frame(clients)
+    segment_ids = sorted(segments["segment_id"].unique()) if not segments.empty else []
+    membership = np.zeros((len(clients), len(segment_ids)), dtype=bool)
+    position = pd.Series(np.arange(len(clients)), index=clients["client_key"])
+    for index, segment_id in enumerate(segment_ids):
+        keys = segments.loc[segments["segment_id"] == segment_id, "client_key"]
+        membership[position.loc[keys].to_numpy(), index] = True
+    rates = (
+        segments.drop_duplicates("segment_id").set_index("segment_id").loc[segment_ids, "churn_rate"].to_numpy()
+        if segment_ids
+        else np.array([])
+    )
+    overall = float(labels.mean()) if labels.size else float("nan")
+    segment_rule = np.full(len(clients), overall)
+    if segment_ids:  # the highest churn rate among the client's segments, else the overall rate
+        segment_rule = np.where(membership.any(axis=1), np.where(membership, rates, -np.inf).max(axis=1), overall)
+    out = clients.copy()
+    out["segment_rule_probability"] = segment_rule
+    out["segment_ids"] = _lookup(_bitmask(membership), list(segment_ids), list(range(len(segment_ids))), 99, ",")
+    reason = untrainable_reason(labels, config.folds)
+    result = RiskResult(clients=out, trained=reason is None, reason=reason or "")
+    coefficient = np.zeros(len(signs))
+    if reason is None:
+        sample = _training_sample(labels, config.train_sample, config.seed)
+        folds = np.zeros(labels.size, dtype=np.int64)
+        folds[sample] = fold_assignment(labels[sample], config.folds, config.seed)
+        best_sample, transparent_sample, result.importance = cross_validate(
+            features[sample], held[sample].astype(np.float64), labels[sample], folds[sample], groups, config
+        )
+        best = np.full(labels.size, np.nan)
+        transparent = np.full(labels.size, np.nan)
+        best[sample], transparent[sample] = best_sample, transparent_sample
+        if sample.size < labels.size:  # clients outside the sample: scored by the model fitted on the sample
+            rest = np.setdiff1d(np.arange(labels.size), sample)
+            fitted = _best_model(config.seed).fit(features[sample], labels[sample])
+            for start in range(0, rest.size, 1_000_000):
+                batch = rest[start : start + 1_000_000]
+                best[batch] = fitted.predict_proba(features[batch])[:, 1]
+        linear = _transparent_model().fit(held[sample].astype(np.float64), labels[sample]) if len(signs) else None
+        if linear is not None:
+            coefficient = linear.coef_[0]
+            if sample.size < labels.size:
+                rest = np.setdiff1d(np.arange(labels.size), sample)
+                transparent[rest] = linear.predict_proba(held[rest].astype(np.float64))[:, 1]
+            result.coefficients = [
+                {"term": "intercept", "definition": "no churn sign", "coefficient": float(linear.intercept_[0])}
+            ] + [
+                {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value)}
+                for sign, value in zip(signs.itertuples(index=False), coefficient, strict=True)
+            ]
+            for row in result.coefficients:
+                row["odds_ratio"] = float(np.exp(row["coefficient"]))
+                row["clients"] = (
+                    int(held[:, signs["signal_id"].tolist().index(row["term"])].sum())
+                    if row["term"] != "intercept"
+                    else len(clients)
+                )
+        else:
+            transparent = np.where(np.isnan(transparent), labels[sample].mean(), transparent)
+        out["churn_probability"] = best
+        out["transparent_probability"] = transparent
+        out["cv_fold"] = folds
+        scores = {"best": best, "transparent": transparent, "segment_rule": segment_rule}
+        result.metrics, result.calibration, result.capture = validation_tables(labels, scores, folds, config)
+        rank = pd.Series(-best).rank(method="first").to_numpy()
+        out["risk_decile"] = np.minimum(((rank - 1) * 10 // labels.size).astype(np.int64) + 1, 10)
+    else:
+        for name in ("churn_probability", "transparent_probability", "risk_decile", "cv_fold"):
+            out[name] = None
+    # reasons: the client's signs, strongest (largest coefficient; else the sign's order) first
+    order = sorted(range(len(signs)), key=lambda i: (-coefficient[i], i))
+    definitions = signs["definition"].tolist()
+    bits = _bitmask(held)
+    out["top_reasons"] = _lookup(bits, definitions, order, 3, "; ")
+    sign_actions = _actions(signs, actions)
+    strongest = _lookup(bits, [a or "" for a in sign_actions], [i for i in order if sign_actions[i]], 1, "")
+    segment_actions = segments.drop_duplicates("segment_id").set_index("segment_id")["recommendation"]
+    by_rate = [segment_ids[i] for i in np.argsort(-rates, kind="stable")] if segment_ids else []
+    segment_action = _lookup(
+        _bitmask(membership),
+        [str(segment_actions.get(s) or "") for s in segment_ids],
+        [segment_ids.index(s) for s in by_rate],
+        1,
+        "",
+    )
+    default = actions.loc[actions["sign_feature"] == "any", "action"]
+    fallback = str(default.iloc[0]) if not default.empty else None
+    out["recommended_action"] = [
+        segment or sign or fallback for segment, sign in zip(segment_action, strongest, strict=True)
+    ]
+    result.clients = out
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def retention_queue(result: RiskResult) -> pd.DataFrame:
+    """Active clients ordered by expected loss (probability x balance; a missing balance counts 0)."""
+    active = result.clients[~result.clients["is_churned"]].copy()
+    probability = pd.to_numeric(active["churn_probability"], errors="coerce")
+    active["expected_loss"] = probability * active["balance"].fillna(0.0)
+    active = active.assign(_loss=active["expected_loss"].fillna(-1.0), _p=probability.fillna(-1.0))
+    active = active.sort_values(
+        ["_loss", "_p", "balance", "client_key"], ascending=[False, False, False, True], na_position="last"
+    )
+    active["queue_rank"] = np.arange(1, len(active) + 1)
+    return active[list(QUEUE_COLUMNS)].reset_index(drop=True)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+RISK_COLUMNS = {
+    "client_key": "varchar",
+    "churn_probability": "double precision",
+    "risk_decile": "integer",
+    "transparent_probability": "double precision",
+    "segment_rule_probability": "double precision",
+    "top_reasons": "varchar",
+    "segment_ids": "varchar",
+    "recommended_action": "varchar",
+    "cv_fold": "integer",
+}
+QUEUE_TYPES = {
+    "queue_rank": "bigint",
+    "client_key": "varchar",
+    "user_id": "bigint",
+    "city": "varchar",
+    "gender": "varchar",
+    "age": "integer",
+    "products": "integer",
+    "balance": "double precision",
+    "is_balance_missing": "boolean",
+    "churn_probability": "double precision",
+    "expected_loss": "double precision",
+    "top_reasons": "varchar",
+    "recommended_action": "varchar",
+    "segment_ids": "varchar",
+}
+METRIC_COLUMNS = {
+    "score_name": "varchar",
+    "metric": "varchar",
+    "value": "double precision",
+    "fold_mean": "double precision",
+    "fold_std": "double precision",
+    "fold_min": "double precision",
+    "fold_max": "double precision",
+    "folds": "integer",
+    "clients": "bigint",
+}
+CALIBRATION_COLUMNS = {
+    "score_name": "varchar",
+    "risk_decile": "integer",
+    "clients": "bigint",
+    "churners": "bigint",
+    "mean_predicted": "double precision",
+    "observed_rate": "double precision",
+}
+CAPTURE_COLUMNS = {
+    "score_name": "varchar",
+    "top_share": "double precision",
+    "clients": "bigint",
+    "churners_captured": "bigint",
+    "churner_capture_share": "double precision",
+    "precision": "double precision",
+    "lift": "double precision",
+}
+IMPORTANCE_COLUMNS = {
+    "feature": "varchar",
+    "auc_drop_mean": "double precision",
+    "auc_drop_std": "double precision",
+    "importance_rank": "integer",
+}
+COEFFICIENT_COLUMNS = {
+    "term": "varchar",
+    "definition": "varchar",
+    "coefficient": "double precision",
+    "odds_ratio": "double precision",
+    "clients": "bigint",
+}
+STATUS_COLUMNS = {
+    "trained": "boolean",
+    "not_trained_reason": "varchar",
+    "clients": "bigint",
+    "churners": "bigint",
+    "folds": "integer",
+    "train_sample_clients": "bigint",
+    "seed": "bigint",
+    "best_model": "varchar",
+    "transparent_model": "varchar",
+    "seconds": "double precision",
+}
+SUMMARY_COLUMNS = {
+    "active_clients": "bigint",
+    "queue_expected_loss": "double precision",
+    "queue_balance_total": "double precision",
+    "segment_active_clients": "bigint",
+    "segment_active_balance": "double precision",
+    "segment_active_expected_loss": "double precision",
+    "segment_churned_clients": "bigint",
+    "top_decile_active_clients": "bigint",
+    "top_decile_expected_loss": "double precision",
+}
+
+
+def _records(frame: pd.DataFrame, columns: dict[str, str]) -> list[dict[str, Any]]:
+    subset = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
+    return subset.to_dict("records")
+
+
+def summary_row(result: RiskResult, queue: pd.DataFrame) -> dict[str, Any]:
+    """Headline money, each client counted once: the queue, the segments' active members, the top decile."""
+    clients = result.clients
+    in_segment = clients["segment_ids"].notna()
+    active = ~clients["is_churned"]
+    expected = pd.to_numeric(queue["expected_loss"], errors="coerce")
+    queue_segment = queue["segment_ids"].notna()
+    top = pd.to_numeric(clients["risk_decile"], errors="coerce") == 1
+    top_keys = set(clients.loc[top & active, "client_key"])
+    return {
+        "active_clients": int(active.sum()),
+        "queue_expected_loss": float(expected.sum()) if expected.notna().any() else None,
+        "queue_balance_total": float(queue["balance"].fillna(0).sum()),
+        "segment_active_clients": int((in_segment & active).sum()),
+        "segment_active_balance": float(clients.loc[in_segment & active, "balance"].fillna(0).sum()),
+        "segment_active_expected_loss": float(expected[queue_segment].sum()) if expected.notna().any() else None,
+        "segment_churned_clients": int((in_segment & ~active).sum()),
+        "top_decile_active_clients": len(top_keys),
+        "top_decile_expected_loss": float(expected[queue["client_key"].isin(top_keys)].sum())
+        if expected.notna().any()
+        else None,
+    }
+
+
+def write_tables(warehouse: Warehouse, result: RiskResult, queue: pd.DataFrame, config: RiskConfig) -> None:
+    """Write the risk marts and validation tables through the engine-neutral writer."""
+    clients = result.clients
+    labels = clients["is_churned"]
+    sample = min(config.train_sample, len(clients))
+    tables = [
+        ("marts.client_churn_risk", RISK_COLUMNS, _records(clients, RISK_COLUMNS)),
+        ("marts.retention_queue", QUEUE_TYPES, _records(queue, QUEUE_TYPES)),
+        ("marts.churn_model_metrics", METRIC_COLUMNS, result.metrics),
+        ("marts.churn_model_calibration", CALIBRATION_COLUMNS, result.calibration),
+        ("marts.churn_model_capture", CAPTURE_COLUMNS, result.capture),
+        ("marts.churn_model_importance", IMPORTANCE_COLUMNS, result.importance),
+        ("marts.churn_model_coefficients", COEFFICIENT_COLUMNS, result.coefficients),
+        (
+            "marts.churn_model_status",
+            STATUS_COLUMNS,
+            [
+                {
+                    "trained": result.trained,
+                    "not_trained_reason": result.reason or None,
+                    "clients": len(clients),
+                    "churners": int(labels.sum()),
+                    "folds": config.folds,
+                    "train_sample_clients": sample,
+                    "seed": config.seed,
+                    "best_model": "HistGradientBoostingClassifier, isotonic calibration inside each training fold",
+                    "transparent_model": "LogisticRegression on the churn signs (marts.churn_signals)",
+                    "seconds": result.seconds,
+                }
+            ],
+        ),
+        ("marts.retention_summary", SUMMARY_COLUMNS, [summary_row(result, queue)]),
+    ]
+    for table, columns, rows in tables:
+        warehouse.replace_frame(table, columns, pd.DataFrame(rows, columns=list(columns)))
+
+
+def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, language: str = "ru") -> list[Path]:
+    """Write the call list for the team: CSV (UTF-8 with BOM, ';', decimal comma) and XLSX (frozen header, filters)."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    reports.mkdir(parents=True, exist_ok=True)
+    columns = [name for name in QUEUE_COLUMNS if name != "client_key"]
+    rows = queue.head(config.export_max_rows)
+    titles = [queue_title(name, language) for name in columns]
+    csv_path = reports / "retention_queue.csv"
+    frame = rows[columns].copy()
+    frame["is_balance_missing"] = frame["is_balance_missing"].map(
+        {True: "да", False: "нет"} if language == "ru" else {}
+    )
+    frame.columns = titles
+    frame.to_csv(csv_path, sep=";", decimal=",", index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
+    xlsx_path = reports / "retention_queue.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Очередь обзвона" if language == "ru" else "Call list"
+    sheet.append(titles)
+    for record in rows[columns].itertuples(index=False):
+        sheet.append([_cell(value) for value in record])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    for index, name in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = 60 if name in ("top_reasons", "recommended_action") else 16
+        if name in ("balance", "expected_loss"):
+            for cell in sheet[letter][1:]:
+                cell.number_format = "# ##0"
+        elif name == "churn_probability":
+            for cell in sheet[letter][1:]:
+                cell.number_format = "0.0%"
+    book.save(xlsx_path)
+    return [csv_path, xlsx_path]
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | None = None) -> RiskResult:
+    """Read the marts, score, validate, write the tables and (when ``reports`` is given) the exports."""
+    config = config or RiskConfig.from_dbt_project()
+    clients, signs, segments, actions = read_inputs(warehouse)
+    result = compute(clients, signs, segments, actions, config)
+    queue = retention_queue(result)
+    write_tables(warehouse, result, queue, config)
+    if reports is not None:
+        write_exports(queue, reports, config)
+    return result
