@@ -27,7 +27,7 @@ browser:
 	scripts/ensure_chromium.sh
 
 test: $(STAMP) lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # PostgreSQL and Spark: extra Python packages (pinned) on top of the same .venv, Debian's
 # postgresql and a Java runtime when missing; then build on each engine and compare every mart

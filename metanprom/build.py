@@ -177,7 +177,7 @@ def _quality(report: BuildReport) -> None:
 def _dashboard(report: BuildReport) -> None:
     target = write_dashboard(report.paths.work_db, report.paths.work_reports / "dashboard.html", _warnings(report))
     print(f"    wrote {target.name} ({target.stat().st_size / 1024:.0f} KiB, self-contained)")
-    report.outputs.insert(0, Path("dashboard.html"))
+    report.outputs[:0] = [Path("dashboard.html"), Path("stat_tests.html")]
 
 
 def _collect(report: BuildReport) -> None:

@@ -19,6 +19,7 @@ which. Ranges and keys on every row are also checked by the dbt tests.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -268,7 +269,7 @@ def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> Qualit
         site_name="metanprom",
         site_config={
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir / "gx")},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
@@ -310,42 +311,72 @@ def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> Qualit
                         observed=_observed(outcome),
                     )
                 )
-    report.docs_index = out_dir / "index.html"
+    # the one data-quality page, offline: summary.html, and index.html (the contract's path) is the same
+    # page; great-expectations' own Data Docs (styles from a CDN) stay in gx/ for engineers
     report.summary_page = write_summary_page(report, out_dir / "summary.html")
+    report.docs_index = write_summary_page(report, out_dir / "index.html")
     return report
 
 
 def write_summary_page(report: QualityReport, path: Path) -> Path:
-    """Write a self-contained, offline summary of every expectation (all data values HTML-escaped)."""
+    """Write a self-contained, offline summary of every expectation (all data values HTML-escaped).
+
+    Russian by default, English with ``#lang=en`` or the button (strings from metanprom.i18n).
+    """
+    from metanprom.i18n import page_dictionary
+
     rows = []
     for outcome in report.outcomes:
-        status = "pass" if outcome.success else ("FAIL" if outcome.severity == ERROR else "warn")
+        status = "pass" if outcome.success else ("fail" if outcome.severity == ERROR else "warn")
         rows.append(
-            f"<tr class='{html.escape(status.lower())}'><td>{html.escape(status)}</td><td>{html.escape(outcome.suite)}</td><td>{html.escape(outcome.expectation)}</td><td>{html.escape(outcome.column)}</td>"
+            f"<tr class='{status}'><td data-i18n='dq_{status}'>{status}</td><td>{html.escape(outcome.suite)}</td>"
+            f"<td>{html.escape(outcome.expectation)}</td><td>{html.escape(outcome.column)}</td>"
             f"<td>{html.escape(outcome.severity)}</td><td>{html.escape(outcome.observed)}</td></tr>"
         )
     sampled = "".join(
-        f"<li>{html.escape(name)}: validated on a reproducible sample of {rows_:,} rows</li>"
+        f"<li>{html.escape(name)}: <span data-i18n='dq_sampled'></span> {rows_:,}</li>"
         for name, rows_ in report.sampled.items()
     )
     passed = sum(o.success for o in report.outcomes)
+    strings = json.dumps(page_dictionary(), ensure_ascii=False).replace("<", "\\u003c")
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Data quality summary</title>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Проверки качества данных</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 1rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
+.wrap {{ overflow-x: auto; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
 tr.fail td {{ background: #fdd; }} tr.warn td {{ background: #ffd; }}
+button {{ min-height: 40px; font: inherit; }}
 </style></head><body>
-<h1>Data quality summary</h1>
-<p>{passed} of {len(report.outcomes)} expectations passed; {len(report.errors)} errors (stop the build),
-{len(report.warnings)} warnings (drift, listed in the build summary).
-The full great-expectations Data Docs are in <a href="index.html">index.html</a> (their styles load from a CDN;
-this page works offline).</p>
+<p><a href="../dashboard.html" data-i18n="back_to_dashboard"></a> <button type="button" id="lang-toggle"></button></p>
+<h1 data-i18n="dq_title">Проверки качества данных</h1>
+<p><span id="dq-passed">{passed} / {len(report.outcomes)}</span> <span data-i18n="dq_passed"></span>;
+{len(report.errors)} <span data-i18n="dq_errors"></span>; {len(report.warnings)} <span data-i18n="dq_warnings"></span>.
+<span data-i18n="dq_gx"></span> <a href="gx/index.html">gx/index.html</a>.</p>
 <ul>{sampled}</ul>
-<table><tr><th>status</th><th>table</th><th>expectation</th><th>column</th><th>severity</th><th>observed</th></tr>
+<div class="wrap"><table><tr><th data-i18n="dq_status"></th><th data-i18n="dq_table"></th><th data-i18n="dq_expectation"></th>
+<th data-i18n="dq_column"></th><th data-i18n="dq_severity"></th><th data-i18n="dq_observed"></th></tr>
 {"".join(rows)}
-</table></body></html>
+</table></div>
+<script type="application/json" id="strings">{strings}</script>
+<script>
+"use strict";
+const STRINGS = JSON.parse(document.getElementById("strings").textContent);
+let lang = new URLSearchParams(location.hash.slice(1)).get("lang") === "en" ? "en" : "ru";
+function render() {{
+  document.documentElement.lang = lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = STRINGS[lang][node.dataset.i18n] || node.textContent;
+  document.getElementById("lang-toggle").textContent = STRINGS[lang].lang_switch;
+  document.title = STRINGS[lang].dq_title;
+}}
+document.getElementById("lang-toggle").addEventListener("click", () => {{
+  lang = lang === "ru" ? "en" : "ru"; history.replaceState(null, "", lang === "en" ? "#lang=en" : location.pathname); render();
+}});
+render();
+</script>
+</body></html>
 """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

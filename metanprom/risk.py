@@ -59,6 +59,7 @@ QUEUE_COLUMNS = (
     "expected_loss",
     "top_reasons",
     "recommended_action",
+    "recommended_action_ru",
     "segment_ids",
 )
 
@@ -134,8 +135,8 @@ def read_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
         columns=["segment_id", "churn_rate", "recommendation", "client_key"],
     )
     actions = pd.DataFrame(
-        warehouse.fetch("select sign_feature, sign_value, action_rank, action from raw.retention_actions"),
-        columns=["sign_feature", "sign_value", "action_rank", "action"],
+        warehouse.fetch("select sign_feature, sign_value, action_rank, action, action_ru from raw.retention_actions"),
+        columns=["sign_feature", "sign_value", "action_rank", "action", "action_ru"],
     )
     return clients, signs, segments, actions
 
@@ -511,9 +512,18 @@ def compute(
     out["recommended_action"] = [
         segment or sign or fallback for segment, sign in zip(segment_action, strongest, strict=True)
     ]
+    russian = dict(zip(actions["action"], actions["action_ru"], strict=True))
+    out["recommended_action_ru"] = [translate_action(text, russian) for text in out["recommended_action"]]
     result.clients = out
     result.seconds = time.perf_counter() - started
     return result
+
+
+def translate_action(text: str | None, russian: dict[str, str]) -> str | None:
+    """Return an action (or a segment's "A Also: B" recommendation) in Russian, from seed retention_actions."""
+    if text is None:
+        return None
+    return " Также: ".join(russian.get(part, part) for part in str(text).split(" Also: "))
 
 
 def retention_queue(result: RiskResult) -> pd.DataFrame:
@@ -540,6 +550,7 @@ RISK_COLUMNS = {
     "top_reasons": "varchar",
     "segment_ids": "varchar",
     "recommended_action": "varchar",
+    "recommended_action_ru": "varchar",
     "cv_fold": "integer",
 }
 QUEUE_TYPES = {
@@ -556,6 +567,7 @@ QUEUE_TYPES = {
     "expected_loss": "double precision",
     "top_reasons": "varchar",
     "recommended_action": "varchar",
+    "recommended_action_ru": "varchar",
     "segment_ids": "varchar",
 }
 METRIC_COLUMNS = {
@@ -690,13 +702,19 @@ def write_tables(warehouse: Warehouse, result: RiskResult, queue: pd.DataFrame, 
         warehouse.replace_frame(table, columns, pd.DataFrame(rows, columns=list(columns)))
 
 
+def export_columns(language: str = "ru") -> list[str]:
+    """Return the call list's columns as exported: no internal key, the action in the export's language."""
+    dropped = {"client_key", "recommended_action" if language == "ru" else "recommended_action_ru"}
+    return [name for name in QUEUE_COLUMNS if name not in dropped]
+
+
 def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, language: str = "ru") -> list[Path]:
     """Write the call list for the team: CSV (UTF-8 with BOM, ';', decimal comma) and XLSX (frozen header, filters)."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
     reports.mkdir(parents=True, exist_ok=True)
-    columns = [name for name in QUEUE_COLUMNS if name != "client_key"]
+    columns = export_columns(language)
     rows = queue.head(config.export_max_rows)
     titles = [queue_title(name, language) for name in columns]
     csv_path = reports / "retention_queue.csv"
@@ -725,7 +743,24 @@ def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, langua
             for cell in sheet[letter][1:]:
                 cell.number_format = "0.0%"
     book.save(xlsx_path)
-    return [csv_path, xlsx_path]
+    return [csv_path, xlsx_path, *write_segment_members(queue, reports, language)]
+
+
+def write_segment_members(queue: pd.DataFrame, reports: Path, language: str = "ru") -> list[Path]:
+    """Write each selected segment's active members, in queue order, as ``segments/<id>_active.csv``."""
+    folder = reports / "segments"
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = export_columns(language)
+    ids = sorted({part for text in queue["segment_ids"].dropna() for part in str(text).split(",")})
+    written = []
+    for segment_id in ids:
+        members = queue[queue["segment_ids"].fillna("").str.split(",").map(lambda parts, s=segment_id: s in parts)]
+        frame = members[columns].copy()
+        frame.columns = [queue_title(name, language) for name in columns]
+        path = folder / f"{segment_id}_active.csv"
+        frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+        written.append(path)
+    return written
 
 
 def _cell(value: Any) -> Any:

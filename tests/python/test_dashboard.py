@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -98,6 +99,106 @@ def test_console_errors_are_detected(tmp_path):
     assert any("missingFunction" in line for line in problems)
 
 
+NBSP = "\u00a0"
+
+
+def ru_int(value: float) -> str:
+    """Russian grouping as the page writes it: 10 000 (no-break space)."""
+    return f"{round(value):,}".replace(",", NBSP)
+
+
+def ru_pct(value: float) -> str:
+    return f"{value * 100:.1f}".replace(".", ",") + NBSP + "%"
+
+
+def ru_money(value: float) -> str:
+    for size, unit, digits in ((1e9, "млрд ₽", 2), (1e6, "млн ₽", 1), (1e3, "тыс. ₽", 1)):
+        if abs(value) >= size:
+            whole, _, fraction = f"{value / size:.{digits}f}".partition(".")
+            return f"{int(whole):,}".replace(",", NBSP) + "," + fraction + NBSP + unit
+    return ru_int(value) + NBSP + "₽"
+
+
+PROBE = """<!doctype html><html><body style="margin:0">
+<iframe id="frame" src="dashboard.html__HASH__" width="__WIDTH__" height="__HEIGHT__" style="border:0"></iframe>
+<script>
+const frame = document.getElementById("frame");
+frame.addEventListener("load", () => setTimeout(probe, 100));
+function probe() {
+  const w = frame.contentWindow, d = w.document;
+  const out = { lang: d.documentElement.lang, innerWidth: w.innerWidth, innerHeight: w.innerHeight,
+    overflow: d.documentElement.scrollWidth - w.innerWidth,
+    resources: w.performance.getEntriesByType("resource").map((entry) => entry.name),
+    errors: d.getElementById("js-errors").textContent,
+    kpi: Object.fromEntries([...d.querySelectorAll(".kpi .value")].map((node) => [node.id, node.textContent])),
+    segments: [...d.querySelectorAll("#table-segments tbody tr")].map((tr) => ({
+      cells: [...tr.cells].map((cell) => cell.textContent),
+      bottom: Math.max(...[...tr.cells].slice(0, 8).map((cell) => cell.getBoundingClientRect().bottom)) })),
+    downloads: [...d.querySelectorAll("a[download]")].map((a) => a.getAttribute("href")),
+    chartFont: Math.min(...[...d.querySelectorAll(".chart .label, .chart .value")].map(
+      (node) => parseFloat(w.getComputedStyle(node).fontSize))),
+    tapTargets: Math.min(...[...d.querySelectorAll("select, #lang-toggle, .downloads a")].map(
+      (node) => node.getBoundingClientRect().height)),
+    ariaBars: d.querySelectorAll(".chart .track[aria-label]").length,
+  };
+  w.location.hash = "#city=" + encodeURIComponent("Ростов");
+  setTimeout(() => {
+    out.kpiAfterHash = d.getElementById("kpi-clients").textContent;
+    d.getElementById("lang-toggle").click();
+    out.langAfter = d.documentElement.lang;
+    out.hashAfterSwitch = w.location.hash;
+    out.titleAfter = d.querySelector("h1").textContent;
+    document.body.setAttribute("data-probe", JSON.stringify(out));
+  }, 300);
+}
+</script></body></html>
+"""
+
+
+class _Probe(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body" and dict(attrs).get("data-probe"):
+            self.result = json.loads(dict(attrs)["data-probe"])
+
+
+def probe(page: Path, tmp_path: Path, size: str, hash_: str = "") -> tuple[dict, list[str]]:
+    """Load the page in an iframe of exactly ``size`` (CSS px) next to it and measure it from the outside."""
+    width, height = size.split(",")
+    harness = page.with_name(f"_probe_{width}x{height}.html")
+    harness.write_text(
+        PROBE.replace("__HASH__", hash_).replace("__WIDTH__", width).replace("__HEIGHT__", height), encoding="utf-8"
+    )
+    try:
+        result = chromium(
+            harness.as_uri(),
+            tmp_path,
+            "--allow-file-access-from-files",
+            "--window-size=1600,1200",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        )
+    finally:
+        harness.unlink()
+    parser = _Probe()
+    parser.feed(result.stdout)
+    assert parser.result is not None, result.stderr[-2000:]
+    return parser.result, console_problems(result.stderr)
+
+
+@pytest.fixture(scope="module")
+def desktop(shipped_build, tmp_path_factory):
+    return probe(shipped_build.db.parent / "reports" / "dashboard.html", tmp_path_factory.mktemp("desk"), "1440,900")
+
+
+@pytest.fixture(scope="module")
+def phone(shipped_build, tmp_path_factory):
+    return probe(shipped_build.db.parent / "reports" / "dashboard.html", tmp_path_factory.mktemp("phone"), "390,844")
+
+
 def test_dashboard_shows_the_marts(shipped_build, tmp_path):
     page = shipped_build.db.parent / "reports" / "dashboard.html"
     dom, problems = _dom(page.as_uri(), tmp_path)
@@ -106,16 +207,83 @@ def test_dashboard_shows_the_marts(shipped_build, tmp_path):
     clients, churners, money = shipped_build.query(
         "select count(*), count(*) filter (where is_churned), sum(balance) filter (where is_churned) from marts.dim_clients"
     )[0]
-    assert dom.by_id["kpi-clients"] == f"{clients:,}"
-    assert dom.by_id["kpi-churners"] == f"{churners:,}"
-    assert dom.by_id["kpi-rate"] == f"{churners / clients * 100:.1f} %"
-    assert dom.by_id["kpi-money"] == f"{money / 1e9:.2f} B RUB"
-    shown = [row[1] for row in dom.cells["table-segments"][1:]]
-    expected = [row[0] for row in shipped_build.query("select definition from marts.churn_segments order by priority")]
-    assert shown == expected and len(shown) >= 3
-    hypotheses = {row[0] for row in dom.cells["table-tests"][1:]}
-    assert len(hypotheses) == 8
+    assert dom.by_id["kpi-clients"] == ru_int(clients) == "10" + NBSP + "000"
+    assert dom.by_id["kpi-churners"] == ru_int(churners)
+    assert dom.by_id["kpi-rate"] == ru_pct(churners / clients) == "18,2" + NBSP + "%"
+    assert dom.by_id["kpi-money"] == ru_money(money)
+    summary = shipped_build.query(
+        "select segment_active_clients, segment_active_balance, queue_expected_loss, active_clients "
+        "from marts.retention_summary"
+    )[0]
+    assert dom.by_id["kpi-contact"] == ru_int(summary[0]) == "3" + NBSP + "034"
+    assert dom.by_id["kpi-contact-balance"] == ru_money(summary[1])
+    assert dom.by_id["kpi-queue-loss"] == ru_money(summary[2])
+    assert dom.by_id["kpi-queue"] == ru_int(summary[3])
+    segments = shipped_build.query(
+        "select segment_id, clients - churners, churners, churn_rate from marts.churn_segments order by priority"
+    )
+    shown = dom.cells["table-segments"][1:]
+    assert [row[0] for row in shown] == [row[0] for row in segments] and len(shown) >= 3
+    for row, (_, active, churned, rate) in zip(shown, segments, strict=True):
+        assert row[3] == ru_int(active) and row[4] == ru_int(churned)
+        assert row[5].startswith(ru_pct(rate))
+    queue = shipped_build.query("select user_id from marts.retention_queue order by queue_rank limit 10")
+    assert [row[1] for row in dom.cells["table-queue"][1:]] == [str(user_id) for (user_id,) in queue]
+    assert len({row[0] for row in dom.cells["table-tests"][1:]}) == 8
     assert len(dom.cells["table-signals"]) - 1 == shipped_build.scalar("select count(*) from marts.churn_signals")
+
+
+def test_desktop_first_screen_answers_whom_and_what(desktop, shipped_build):
+    result, problems = desktop
+    assert problems == [] and result["errors"] == ""
+    assert (result["innerWidth"], result["innerHeight"]) == (1440, 900)
+    assert result["lang"] == "ru" and result["langAfter"] == "en" and result["titleAfter"].startswith("Metanprom")
+    assert result["resources"] == []  # no network request of any kind
+    assert result["overflow"] <= 0
+    ids = [row[0] for row in shipped_build.query("select segment_id from marts.churn_segments order by priority")]
+    assert [row["cells"][0] for row in result["segments"]] == ids
+    for row in result["segments"]:  # S-id, active count and action visible without scrolling
+        assert row["bottom"] <= result["innerHeight"], row
+        assert row["cells"][3] and row["cells"][7] not in ("", "—")
+
+
+def test_phone_has_no_horizontal_scroll_and_readable_charts(phone):
+    result, problems = phone
+    assert problems == []
+    assert (result["innerWidth"], result["innerHeight"]) == (390, 844)
+    assert result["overflow"] <= 0, result["overflow"]
+    assert result["chartFont"] >= 11
+    assert result["tapTargets"] >= 40
+    assert result["ariaBars"] > 50  # every bar describes its value, n and interval to screen readers
+
+
+def test_filters_follow_the_hash_after_load(desktop, shipped_build):
+    result, _ = desktop
+    rostov = shipped_build.scalar("select count(*) from marts.dim_clients where city = 'Ростов'")
+    assert result["kpi"]["kpi-clients"] == ru_int(10_000)
+    assert result["kpiAfterHash"] == ru_int(rostov) != result["kpi"]["kpi-clients"]
+    assert "city=" in result["hashAfterSwitch"] and "lang=en" in result["hashAfterSwitch"]  # shareable view
+
+
+def test_download_links_resolve_to_the_call_list(desktop, shipped_build):
+    result, _ = desktop
+    reports = shipped_build.db.parent / "reports"
+    queue_rows = shipped_build.scalar("select count(*) from marts.retention_queue")
+    for href in result["downloads"]:
+        target = reports / href
+        assert target.is_file(), href
+        if target.suffix == ".csv":
+            lines = target.read_text(encoding="utf-8-sig").splitlines()
+            if target.name == "retention_queue.csv":
+                assert len(lines) - 1 == queue_rows
+            else:
+                segment = target.name.split("_")[0]
+                members = shipped_build.scalar(
+                    "select count(*) from marts.churn_segment_members as members inner join marts.dim_clients "
+                    f"as clients using (client_key) where segment_id = '{segment}' and not clients.is_churned"
+                )
+                assert len(lines) - 1 == members
+    assert {"retention_queue.xlsx", "retention_queue.csv"} <= {Path(href).name for href in result["downloads"]}
 
 
 def test_filters_from_the_link(shipped_build, tmp_path):
@@ -125,7 +293,35 @@ def test_filters_from_the_link(shipped_build, tmp_path):
     clients, churners = shipped_build.query(
         "select count(*), count(*) filter (where is_churned) from marts.dim_clients where city = 'Ростов' and gender = 'Ж'"
     )[0]
-    assert dom.by_id["kpi-clients"] == f"{clients:,}" and dom.by_id["kpi-churners"] == f"{churners:,}"
+    assert dom.by_id["kpi-clients"] == ru_int(clients) and dom.by_id["kpi-churners"] == ru_int(churners)
+    active = shipped_build.scalar(
+        "select count(distinct members.client_key) from marts.churn_segment_members as members "
+        "inner join marts.dim_clients as clients using (client_key) "
+        "where clients.city = 'Ростов' and clients.gender = 'Ж' and not clients.is_churned"
+    )
+    assert dom.by_id["kpi-contact"] == ru_int(active)
+
+
+def test_english_is_one_switch_away(shipped_build, tmp_path):
+    page = shipped_build.db.parent / "reports" / "dashboard.html"
+    dom, problems = _dom(page.as_uri() + "#lang=en", tmp_path)
+    assert problems == []
+    assert dom.by_id["kpi-clients"] == "10,000" and dom.by_id["kpi-rate"] == "18.2" + NBSP + "%"
+
+
+def test_report_pages_are_offline_and_switch_language(shipped_build, tmp_path):
+    reports = shipped_build.db.parent / "reports"
+    for page in (
+        reports / "stat_tests.html",
+        reports / "data_quality" / "summary.html",
+        reports / "data_quality" / "index.html",
+    ):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)=["']https?://""", text), page
+        dom, problems = _dom(page.as_uri(), tmp_path)
+        assert problems == [], page
+        dom_en, _ = _dom(page.as_uri() + "#lang=en", tmp_path)
+        assert dom.by_id["lang-toggle"] == "English" and dom_en.by_id["lang-toggle"] == "Русский"
 
 
 def test_page_is_self_contained_and_values_are_inert(shipped_build):
@@ -146,14 +342,20 @@ def test_hostile_values_stay_text(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "size"), [("dashboard_1400x1000.png", "1400,1000"), ("dashboard_narrow_390.png", "390,1600")]
+    ("name", "size", "hash_"),
+    [
+        ("dashboard_ru_1440x900.png", "1440,900", ""),
+        ("dashboard_en_1440x900.png", "1440,900", "#lang=en"),
+        ("dashboard_ru_390x844.png", "390,844", ""),
+        ("dashboard_en_390x844.png", "390,844", "#lang=en"),
+    ],
 )
-def test_screenshots(shipped_build, tmp_path, name, size):
+def test_screenshots(shipped_build, tmp_path, name, size, hash_):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / name
     page = shipped_build.db.parent / "reports" / "dashboard.html"
     result = chromium(
-        page.as_uri(), tmp_path, f"--window-size={size}", "--virtual-time-budget=5000", f"--screenshot={target}"
+        page.as_uri() + hash_, tmp_path, f"--window-size={size}", "--virtual-time-budget=5000", f"--screenshot={target}"
     )
     assert result.returncode == 0 and target.stat().st_size > 20_000
     assert console_problems(result.stderr) == []
