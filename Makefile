@@ -5,7 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test lint docs clean browser bench test-engines engines-setup
+.PHONY: help setup build test lint docs clean browser bench test-engines engines-setup
+
+help:
+	@echo "make build         set up .venv, build the warehouse, reports, BI file and call list (metanprom.duckdb)"
+	@echo "make test          ruff + pytest (2 workers): throwaway warehouses in temp dirs"
+	@echo "make test-engines  the same project on PostgreSQL and Spark, every mart compared with DuckDB's"
+	@echo "make bench         benchmark (BENCH_SIZES=10000,1000000,10000000) with a pandas baseline"
+	@echo "make docs          dbt docs as one offline file (target/static_index.html)"
+	@echo "make lint          ruff check + format check"
+	@echo "make clean         remove .venv, target, reports and the built files"
+	@echo "variables: METANPROM_EXTRACT (another extract), METANPROM_DB (another target file)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@echo "==> set-up: creating $(VENV) and installing pinned dependencies"

@@ -42,6 +42,8 @@ def run_build(workdir: Path, extract: Path | None = None, db_name: str = "wareho
         DBT_LOG_PATH=str(workdir / "logs"),
     )
     env.pop("METANPROM_EXTRACT", None)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # tests run builds side by side: one thread each, no oversubscription
+        env.setdefault("OMP_NUM_THREADS", "1")
     if extract is not None:
         env["METANPROM_EXTRACT"] = str(extract)
     completed = subprocess.run(
