@@ -83,7 +83,7 @@ def collect(db_path: Path, warnings: list[str], reports_dir: Path | None = None)
             "tests": _records(
                 con,
                 "select hypothesis_id, hypothesis, population, group_a, group_b, test, p_value_adjusted, reject_null, "
-                "effect_size_name, effect_size, ci_low, ci_high, summary_name, summary_a, summary_b, not_testable_reason "
+                "effect_size_name, effect_size, ci_low, ci_high, summary_name, summary_a, summary_b, not_testable_reason, conclusion "
                 "from marts.stat_tests where is_primary order by hypothesis_id",
             ),
             "rejected": _records(
@@ -209,7 +209,8 @@ def write_tests_page(db_path: Path, out_path: Path, strings: dict[str, dict[str,
         rows = _records(
             con,
             "select hypothesis_id, hypothesis, population, test, is_primary, n_a, n_b, statistic, p_value, "
-            "p_value_adjusted, reject_null, effect_size_name, effect_size, ci_low, ci_high, not_testable_reason "
+            "p_value_adjusted, reject_null, effect_size_name, effect_size, ci_low, ci_high, not_testable_reason, "
+            "conclusion "
             "from marts.stat_tests order by hypothesis_id, is_primary desc, test",
         )
     template = _environment().get_template("stat_tests.html.j2")

@@ -8,13 +8,14 @@ Settings (alpha, seed, resamples) are dbt vars in ``dbt_project.yml``.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from metanprom.paths import dbt_vars
+from metanprom.paths import REPO_ROOT, dbt_vars
 from metanprom.statistics import (
     TestResult,
     compare_k_groups,
@@ -68,7 +69,11 @@ TABLE_COLUMNS: dict[str, str] = {
     "testable": "boolean",
     "note": "varchar",
     "not_testable_reason": "varchar",
+    "reject_null_raw": "boolean",
+    "smallest_effect": "double precision",
+    "conclusion": "varchar",
 }
+ANALYSIS_PLAN = REPO_ROOT / "seeds" / "analysis_plan.csv"
 POSTHOC_COLUMNS: dict[str, str] = {
     "hypothesis_id": "varchar",
     "group_a": "varchar",
@@ -257,18 +262,82 @@ def run_tests(data: dict[str, np.ndarray], config: StatConfig) -> tuple[list[Tes
             int(churned[~flag].sum()),
             int((~flag).sum()),
         )
+    apply_plan(rows, load_plan())
     _adjust(rows, config.alpha)
+    conclude(rows)
     return rows, posthoc
 
 
+@dataclass(frozen=True)
+class PlannedTest:
+    """One hypothesis of the pre-declared analysis plan (seeds/analysis_plan.csv)."""
+
+    primary_test: str
+    effect_size_name: str
+    smallest_effect: float
+    reason: str
+
+
+def load_plan(path: Path = ANALYSIS_PLAN) -> dict[str, PlannedTest]:
+    """Read the pre-declared plan: hypothesis id -> primary test, smallest effect of interest, reason."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["hypothesis_id"]: PlannedTest(
+                row["primary_test"], row["effect_size_name"], float(row["smallest_effect"]), row["reason"]
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+def apply_plan(rows: list[TestResult], plan: dict[str, PlannedTest]) -> None:
+    """Mark each hypothesis's pre-declared primary test (never chosen from the data) and its threshold."""
+    for row in rows:
+        planned = plan.get(row.hypothesis_id)
+        if planned is None:
+            raise ValueError(f"seeds/analysis_plan.csv has no row for hypothesis {row.hypothesis_id}; add one")
+        row.is_primary = row.test == planned.primary_test
+        row.choice_reason = f"pre-declared ({'primary' if row.is_primary else 'also reported'}): {planned.reason}"
+        row.smallest_effect = (
+            planned.smallest_effect if row.effect_size_name in (None, planned.effect_size_name) else None
+        )
+
+
 def _adjust(rows: list[TestResult], alpha: float) -> None:
-    """Holm over the primary tests; reject_null from the adjusted p (primary) or raw p (others)."""
+    """Holm over the family of primary tests; reject_null on the adjusted p only, reject_null_raw on the raw p."""
     primary = [row for row in rows if row.is_primary and row.testable and row.p_value is not None]
     for row, adjusted in zip(primary, holm([row.p_value for row in primary]), strict=True):
         row.p_value_adjusted = adjusted
     for row in rows:
-        deciding = row.p_value_adjusted if row.is_primary else row.p_value
-        row.reject_null = None if deciding is None else bool(deciding < alpha)
+        row.reject_null = None if row.p_value_adjusted is None else bool(row.p_value_adjusted < alpha)
+        row.reject_null_raw = None if row.p_value is None or not row.testable else bool(row.p_value < alpha)
+
+
+def conclude(rows: list[TestResult]) -> None:
+    """One conclusion per hypothesis, on every row of it.
+
+    ``not testable``; ``tests disagree`` (the other test's raw decision differs from the primary's
+    raw decision); ``differ, meaningful`` / ``differ, negligible`` (Holm-adjusted p below alpha; the
+    primary effect at or above / below the smallest effect of interest); else ``no evidence of a
+    difference`` (never "the groups are the same").
+    """
+    for hypothesis_id in dict.fromkeys(row.hypothesis_id for row in rows):
+        group = [row for row in rows if row.hypothesis_id == hypothesis_id]
+        primary = next(row for row in group if row.is_primary)
+        others = [row for row in group if row is not primary and row.reject_null_raw is not None]
+        if not primary.testable or primary.p_value is None:
+            conclusion = "not testable"
+        elif any(other.reject_null_raw != primary.reject_null_raw for other in others):
+            conclusion = "tests disagree"
+        elif primary.reject_null:
+            size = abs(primary.effect_size) if primary.effect_size is not None else None
+            threshold = primary.smallest_effect
+            conclusion = (
+                "differ, meaningful" if size is None or threshold is None or size >= threshold else "differ, negligible"
+            )
+        else:
+            conclusion = "no evidence of a difference"
+        for row in group:
+            row.conclusion = conclusion
 
 
 def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str, Any]]:
@@ -341,11 +410,11 @@ def _describe(primary: TestResult, others: list[TestResult]) -> list[str]:
     ]
     if not primary.testable:
         return [*lines, f"{primary.note.capitalize()}.", ""]
-    verdict = "**differ**" if primary.reject_null else "**do not differ detectably**"
+    verdict = f"**{primary.conclusion}**"
     if primary.test == "kruskal_wallis":
         lines.append(
             f"Kruskal-Wallis across segments {primary.group_a}: H = {_f(primary.statistic, '.1f')}, "
-            f"p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}). The segments {verdict}; "
+            f"p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}). Conclusion: {verdict}; "
             f"epsilon² = {_f(primary.effect_size, '.3f')} (95 % CI {_f(primary.ci_low, '.3f')}–{_f(primary.ci_high, '.3f')}): "
             f"the product segment explains about {_f(primary.effect_size, '.1f', 100)} % of the ranking of scores. "
             "Pairwise comparisons are in marts.stat_tests_posthoc."
@@ -357,7 +426,7 @@ def _describe(primary: TestResult, others: list[TestResult]) -> list[str]:
             f"{_f(primary.effect_size, '+.1f', 100)} percentage points (95 % CI {_f(primary.ci_low, '+.1f', 100)} to "
             f"{_f(primary.ci_high, '+.1f', 100)}); {primary.group_a} clients churn {_f(primary.difference, '.2f')} times as often "
             f"(95 % CI {_f(primary.difference_ci_low, '.2f')}–{_f(primary.difference_ci_high, '.2f')}). "
-            f"Two-proportion z test p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}): the rates {verdict}."
+            f"Two-proportion z test p {_p(primary.p_value)} (Holm-adjusted {_p(primary.p_value_adjusted)}). Conclusion: {verdict}."
         )
     else:
         share = (
@@ -373,7 +442,8 @@ def _describe(primary: TestResult, others: list[TestResult]) -> list[str]:
         lines.append(
             f"{primary.group_a} (n = {_f(primary.n_a, ',')}) vs {primary.group_b} (n = {_f(primary.n_b, ',')}) on {primary.metric}: {what}. "
             f"Primary test: {primary.test} ({primary.choice_reason}); p {_p(primary.p_value)}, Holm-adjusted "
-            f"{_p(primary.p_value_adjusted)}: the groups {verdict}."
+            f"{_p(primary.p_value_adjusted)}. Conclusion: {verdict} (smallest effect of interest: "
+            f"|{primary.effect_size_name}| {_f(primary.smallest_effect, '.2f')})."
         )
         if share is not None:
             lines.append(
@@ -405,8 +475,14 @@ def render_report(rows: list[TestResult], config: StatConfig) -> str:
         "",
         f"Each hypothesis has one primary test; their p-values are adjusted for testing {sum(r.is_primary for r in rows)} "
         f"hypotheses at once (Holm), and a difference counts when the adjusted p is below {config.alpha}. "
-        "A p-value says how sure we are that a difference exists; the effect size says how big it is. "
-        "Mann-Whitney compares whole distributions (is one group typically higher?), not means.",
+        "The primary test and the smallest effect of interest of each hypothesis were declared before looking at "
+        "the data (seeds/analysis_plan.csv). A p-value is the probability of data at least this extreme if there "
+        "were no difference (H0 true); it is not the probability that a difference exists. A large p is no "
+        "evidence of a difference, never proof that the groups are the same. The effect size says how big a "
+        "difference is: below the smallest effect of interest it is negligible in practice. "
+        "Mann-Whitney compares whole distributions (is one group typically higher?), not means. "
+        "Conclusions: differ, meaningful / differ, negligible / no evidence of a difference / tests disagree "
+        "(the two tests reach different raw decisions) / not testable.",
         "",
     ]
     seen: list[str] = []

@@ -52,6 +52,9 @@ class TestResult:
     p_value_adjusted: float | None = None
     alpha: float = 0.05
     reject_null: bool | None = None
+    reject_null_raw: bool | None = None
+    smallest_effect: float | None = None
+    conclusion: str | None = None
 
     def as_row(self) -> dict[str, object]:
         """Return the row as a plain dict."""
@@ -193,7 +196,7 @@ def compare_two_groups(
     )
     for row in (mw, welch):
         row.checks, row.choice_reason = checks, choice
-    mw.is_primary, welch.is_primary = skewed, not skewed
+    mw.is_primary, welch.is_primary = skewed, not skewed  # replaced by the pre-declared plan in stat_tests
 
     if np.ptp(np.concatenate([a, b])) == 0:
         mw.statistic, mw.p_value = a.size * b.size / 2, 1.0

@@ -316,7 +316,7 @@ function renderWholeBank() {
     { title: T("col_compared"), value: (r) => r.summary_name ? r.group_a + " " + fmtNumber(r.summary_a) + " / " + r.group_b + " " + fmtNumber(r.summary_b) + " (" + label("t:", r.summary_name) + ")" : r.group_a },
     { title: T("col_effect"), value: (r) => r.effect_size === null ? "—" : label("t:", r.effect_size_name) + " " + fmtDecimal(r.effect_size, 3) + " (" + fmtDecimal(r.ci_low, 3) + " … " + fmtDecimal(r.ci_high, 3) + ")" },
     { title: T("col_p"), value: (r) => fmtP(r.p_value_adjusted), num: true, sort: (r) => r.p_value_adjusted },
-    { title: T("col_conclusion"), value: (r) => r.reject_null === null ? T("not_testable") + ": " + (r.not_testable_reason || "—") : (r.reject_null ? T("differ") : T("no_difference")) },
+    { title: T("col_conclusion"), value: (r) => T("c:" + r.conclusion) + (r.not_testable_reason ? ": " + r.not_testable_reason : "") },
   ], DATA.tests);
   fillTable("table-rejected", [
     { title: T("col_reason"), value: (r) => r.reason },

@@ -31,8 +31,10 @@ class BuildRun:
         return self.query(sql)[0][0]
 
 
-def run_build(workdir: Path, extract: Path | None = None, db_name: str = "warehouse.duckdb") -> BuildRun:
-    """Run `python -m metanprom build` as a user would, into workdir."""
+def run_build(
+    workdir: Path, extract: Path | None = None, db_name: str = "warehouse.duckdb", **extra_env: str
+) -> BuildRun:
+    """Run `python -m metanprom build` as a user would, into workdir (``extra_env``: more variables)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
@@ -46,6 +48,7 @@ def run_build(workdir: Path, extract: Path | None = None, db_name: str = "wareho
         env.setdefault("OMP_NUM_THREADS", "1")
     if extract is not None:
         env["METANPROM_EXTRACT"] = str(extract)
+    env.update(extra_env)
     completed = subprocess.run(
         [sys.executable, "-m", "metanprom", "build"],
         cwd=REPO_ROOT,

@@ -52,6 +52,7 @@ final as (
         ci_low,
         ci_high,
         lift,
+        clients < {{ var('min_sample_clients') }} as is_small_sample,
         cast(median_age as {{ type_double() }}) as median_age,
         cast(median_score as {{ type_double() }}) as median_score,
         cast(median_balance as {{ type_double() }}) as median_balance,
@@ -60,6 +61,7 @@ final as (
         cast(share_active as {{ type_double() }}) as share_active,
         cast(share_credit_card as {{ type_double() }}) as share_credit_card,
         cast(share_balance_missing as {{ type_double() }}) as share_balance_missing,
+        cast(1 - share_balance_missing as {{ type_double() }}) as balance_known_share,
         cast(mean_equity as {{ type_double() }}) as mean_equity,
         cast(balance_total as {{ type_double() }}) as balance_total,
         cast(churned_balance_total as {{ type_double() }}) as churned_balance_total

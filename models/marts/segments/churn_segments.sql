@@ -20,6 +20,10 @@ actions as (
     select * from {{ ref('retention_actions') }}
 ),
 
+overall as (
+    select * from {{ ref('int_overall_churn') }}
+),
+
 selected as (
     select
         'S' || cast(selection.pick_order as {{ type_string() }}) as segment_id,
@@ -91,6 +95,11 @@ final as (
         prioritised.churner_share,
         prioritised.new_churners,
         cast(sum(prioritised.new_churners) over (order by prioritised.pick_order) as bigint) as cumulative_churners_reached,
+        cast(sum(prioritised.new_churners) over (order by prioritised.pick_order) as {{ type_double() }})
+            / overall.all_churners as cumulative_churner_share,
+        cast(prioritised.clients - prioritised.churners as bigint) as active_clients,
+        cast(prioritised.churners as bigint) as churned_clients,
+        prioritised.clients < {{ var('min_sample_clients') }} as is_small_sample,
         prioritised.balance_at_risk,
         prioritised.expected_balance_loss,
         cast(prioritised.priority as integer) as priority,
@@ -100,6 +109,7 @@ final as (
             || cast(prioritised.churners as {{ type_string() }}) || ' churners' as priority_reason,
         coalesce(recommendations.recommendation, 'Personal contact to learn why clients with these signs leave.') as recommendation
     from prioritised
+    cross join overall
     left join recommendations
         on prioritised.segment_id = recommendations.segment_id
 )
