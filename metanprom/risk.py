@@ -746,18 +746,25 @@ def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, langua
             for cell in sheet[letter][1:]:
                 cell.number_format = "0.0%"
     book.save(xlsx_path)
-    return [csv_path, xlsx_path, *write_segment_members(queue, reports, language)]
+    return [csv_path, xlsx_path, *write_segment_members(queue, reports, language, config.export_max_rows)]
 
 
-def write_segment_members(queue: pd.DataFrame, reports: Path, language: str = "ru") -> list[Path]:
-    """Write each selected segment's active members, in queue order, as ``segments/<id>_active.csv``."""
+def write_segment_members(
+    queue: pd.DataFrame, reports: Path, language: str = "ru", max_rows: int | None = None
+) -> list[Path]:
+    """Write each selected segment's active members, in queue order, as ``segments/<id>_active.csv``.
+
+    At most ``max_rows`` per file (the top of the queue); the marts hold every member.
+    """
     folder = reports / "segments"
     folder.mkdir(parents=True, exist_ok=True)
     columns = export_columns(language)
-    ids = sorted({part for text in queue["segment_ids"].dropna() for part in str(text).split(",")})
+    patterns = queue["segment_ids"].dropna().unique()
+    ids = sorted({part for text in patterns for part in str(text).split(",")})
     written = []
     for segment_id in ids:
-        members = queue[queue["segment_ids"].fillna("").str.split(",").map(lambda parts, s=segment_id: s in parts)]
+        holding = {text for text in patterns if segment_id in str(text).split(",")}
+        members = queue[queue["segment_ids"].isin(holding)].head(max_rows)
         frame = members[columns].copy()
         frame.columns = [queue_title(name, language) for name in columns]
         path = folder / f"{segment_id}_active.csv"
