@@ -624,7 +624,6 @@ STATUS_COLUMNS = {
     "seed": "bigint",
     "best_model": "varchar",
     "transparent_model": "varchar",
-    "seconds": "double precision",
 }
 SUMMARY_COLUMNS = {
     "active_clients": "bigint",
@@ -695,7 +694,6 @@ def write_tables(warehouse: Warehouse, result: RiskResult, queue: pd.DataFrame, 
                     "seed": config.seed,
                     "best_model": "HistGradientBoostingClassifier, isotonic calibration inside each training fold",
                     "transparent_model": "LogisticRegression on the churn signs (marts.churn_signals)",
-                    "seconds": result.seconds,
                 }
             ],
         ),

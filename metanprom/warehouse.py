@@ -67,8 +67,17 @@ class Warehouse:
         raise NotImplementedError
 
     def replace_frame(self, table: str, columns: dict[str, str], frame: Any, description: str | None = None) -> None:
-        """Replace ``table`` with the rows of a pandas DataFrame (columns named as ``columns``)."""
+        """Replace ``table`` with the rows of a pandas DataFrame (columns named as ``columns``).
+
+        Whole-number columns that pandas holds as floats (because of nulls) go back to ints, which
+        strict drivers (Spark) require for integer columns.
+        """
         rows = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None).to_dict("records")
+        whole = [name for name, kind in columns.items() if kind in ("integer", "bigint")]
+        for row in rows:
+            for name in whole:
+                if isinstance(row[name], float):
+                    row[name] = int(row[name])
         self.replace_table(table, columns, rows, description)
 
     def close(self) -> None:

@@ -22,7 +22,17 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINE_STAGES = ["load", "dbt models", "dbt tests", "statistics", "data quality", "dashboard", "publish"]
+PIPELINE_STAGES = [
+    "load",
+    "dbt models",
+    "dbt tests",
+    "statistics",
+    "churn risk",
+    "data quality",
+    "build info and BI file",
+    "dashboard",
+    "publish",
+]
 
 _MEASURE = """
 import json, resource, subprocess, sys, time
