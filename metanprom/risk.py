@@ -107,21 +107,58 @@ class RiskResult:
     capture: list[dict[str, Any]] = field(default_factory=list)
     importance: list[dict[str, Any]] = field(default_factory=list)
     coefficients: list[dict[str, Any]] = field(default_factory=list)
+    reason_texts: dict[int, str | None] = field(default_factory=dict)
+    segment_texts: dict[int, str | None] = field(default_factory=dict)
+    action_texts: list[tuple[int, str, str | None]] = field(default_factory=list)
     seconds: float = 0.0
 
 
 # --- reading --------------------------------------------------------------------------------
 
 
-def read_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Clients (file order), churn signs, selected segments with members, retention actions."""
-    columns = ["client_key", "user_id", *CATEGORIES, *NUMERIC, *FLAGS, "is_churned"]
-    raw = warehouse.fetch_columns(f"select {', '.join(columns)} from marts.dim_clients order by source_row_number")
-    clients = pd.DataFrame({name: _plain(raw[name]) for name in columns})
+@dataclass
+class RiskInputs:
+    """What the step reads, without a string per client (10 M clients fit in a few GB).
+
+    ``clients``: one row per client in file order (``source_row_number``), city and gender as
+    pandas categoricals, ``segment_mask``: bit i set when the client is in ``segments`` row i.
+    """
+
+    clients: pd.DataFrame
+    signs: pd.DataFrame
+    segments: pd.DataFrame
+    actions: pd.DataFrame
+
+
+def _categories(warehouse: Warehouse, column: str) -> list[str]:
+    return [str(row[0]) for row in warehouse.fetch(f"select distinct {column} from marts.dim_clients order by 1")]
+
+
+def read_inputs(warehouse: Warehouse) -> RiskInputs:
+    """Read clients (numbers, flags, category codes), churn signs, selected segments, retention actions."""
+    categories = {name: _categories(warehouse, name) for name in CATEGORIES}
+    codes = ", ".join(f"{name}_codes.{name}_code" for name in CATEGORIES)
+    ctes = ", ".join(
+        f"{name}_codes as (select {name}, row_number() over (order by {name}) - 1 as {name}_code "
+        f"from (select distinct {name} from marts.dim_clients) as distinct_{name})"
+        for name in CATEGORIES
+    )
+    joins = " ".join(f"inner join {name}_codes on clients.{name} = {name}_codes.{name}" for name in CATEGORIES)
+    numbers = ", ".join(f"clients.{name}" for name in (*NUMERIC, *FLAGS, "is_churned"))
+    raw = warehouse.fetch_columns(
+        f"with {ctes} select clients.source_row_number, {codes}, {numbers} from marts.dim_clients as clients "
+        f"{joins} order by clients.source_row_number"
+    )
+    clients = pd.DataFrame({"source_row_number": np.asarray(_plain(raw["source_row_number"]), dtype=np.int64)})
+    for name in CATEGORIES:
+        clients[name] = pd.Categorical.from_codes(
+            np.asarray(_plain(raw[f"{name}_code"]), dtype=np.int64), categories[name]
+        )
     for name in NUMERIC:
-        clients[name] = pd.to_numeric(clients[name], errors="coerce").astype("float64")
+        clients[name] = pd.to_numeric(pd.Series(_plain(raw[name])), errors="coerce").astype("float64").to_numpy()
     for name in (*FLAGS, "is_churned"):
-        clients[name] = clients[name].astype(bool)
+        clients[name] = np.asarray(_plain(raw[name])).astype(bool)
+    del raw
     signs = pd.DataFrame(
         warehouse.fetch(
             "select signal_id, feature, label, definition, lower_bound, upper_bound "
@@ -130,18 +167,33 @@ def read_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
         columns=["signal_id", "feature", "label", "definition", "lower_bound", "upper_bound"],
     )
     segments = pd.DataFrame(
-        warehouse.fetch(
-            "select segments.segment_id, segments.churn_rate, segments.recommendation, members.client_key "
-            "from marts.churn_segments as segments inner join marts.churn_segment_members as members "
-            "on segments.segment_id = members.segment_id order by segments.segment_id, members.client_key"
-        ),
-        columns=["segment_id", "churn_rate", "recommendation", "client_key"],
+        warehouse.fetch("select segment_id, churn_rate, recommendation from marts.churn_segments order by segment_id"),
+        columns=["segment_id", "churn_rate", "recommendation"],
     )
+    clients["segment_mask"] = np.zeros(len(clients), dtype=np.int64)
+    if not segments.empty:
+        bits = " ".join(
+            f"when {_quote(segment_id)} then {1 << index}" for index, segment_id in enumerate(segments["segment_id"])
+        )
+        masks = warehouse.fetch_columns(
+            f"select clients.source_row_number, sum(case members.segment_id {bits} else 0 end) as segment_mask "
+            "from marts.churn_segment_members as members inner join marts.dim_clients as clients "
+            "on members.client_key = clients.client_key group by clients.source_row_number"
+        )
+        rows = np.asarray(_plain(masks["source_row_number"]), dtype=np.int64)
+        positions = np.searchsorted(clients["source_row_number"].to_numpy(), rows)
+        mask = clients["segment_mask"].to_numpy().copy()
+        mask[positions] = np.asarray(_plain(masks["segment_mask"]), dtype=np.int64)
+        clients["segment_mask"] = mask
     actions = pd.DataFrame(
         warehouse.fetch("select sign_feature, sign_value, action_rank, action, action_ru from raw.retention_actions"),
         columns=["sign_feature", "sign_value", "action_rank", "action", "action_ru"],
     )
-    return clients, signs, segments, actions
+    return RiskInputs(clients, signs, segments, actions)
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _plain(column: Any) -> np.ndarray:
@@ -162,9 +214,9 @@ def sign_matrix(clients: pd.DataFrame, signs: pd.DataFrame) -> np.ndarray:
         if sign.label == "missing":
             held[:, index] = values.isna().to_numpy()
         elif sign.feature in CATEGORIES:
-            held[:, index] = (values == sign.label).to_numpy()
+            held[:, index] = (values == sign.label).to_numpy(dtype=bool)
         else:
-            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+            numbers = values.to_numpy(dtype=np.float64)
             inside = ~np.isnan(numbers)
             if sign.lower_bound is not None and not pd.isna(sign.lower_bound):
                 inside &= numbers >= float(sign.lower_bound)
@@ -175,22 +227,26 @@ def sign_matrix(clients: pd.DataFrame, signs: pd.DataFrame) -> np.ndarray:
 
 
 def feature_frame(clients: pd.DataFrame) -> tuple[np.ndarray, dict[str, list[int]]]:
-    """Build the best model's inputs: numbers (NaN kept), flags, one-hot city and gender; column groups by feature."""
-    parts: list[np.ndarray] = []
+    """Build the best model's inputs (float32): numbers (NaN kept), flags, one-hot city and gender.
+
+    Returns the matrix and, per feature, its column indices (for permutation importance).
+    """
     groups: dict[str, list[int]] = {}
-    for name in NUMERIC:
-        groups[name] = [len(parts)]
-        parts.append(clients[name].to_numpy(dtype=np.float64))
-    for name in FLAGS:
-        groups[name] = [len(parts)]
-        parts.append(clients[name].to_numpy(dtype=np.float64))
+    width = len(NUMERIC) + len(FLAGS) + sum(len(clients[name].cat.categories) for name in CATEGORIES)
+    matrix = np.empty((len(clients), width), dtype=np.float32)
+    column = 0
+    for name in (*NUMERIC, *FLAGS):
+        groups[name] = [column]
+        matrix[:, column] = clients[name].to_numpy(dtype=np.float32)
+        column += 1
     for name in CATEGORIES:
-        values = clients[name].astype(str).to_numpy()
+        codes = clients[name].cat.codes.to_numpy()
         groups[name] = []
-        for category in sorted(set(values)):
-            groups[name].append(len(parts))
-            parts.append((values == category).astype(np.float64))
-    return np.column_stack(parts).astype(np.float32), groups  # float32: half the memory, same histogram bins
+        for code in range(len(clients[name].cat.categories)):
+            groups[name].append(column)
+            matrix[:, column] = codes == code
+            column += 1
+    return matrix, groups
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -387,16 +443,6 @@ def validation_tables(
 # --- the whole step -------------------------------------------------------------------------
 
 
-def _lookup(bitmasks: np.ndarray, texts: list[str], order: list[int], limit: int, separator: str) -> np.ndarray:
-    """Per client, the texts of the set bits (in ``order``), at most ``limit``; one string per distinct pattern."""
-    patterns, inverse = np.unique(bitmasks, return_inverse=True)
-    per_pattern = np.empty(patterns.size, dtype=object)
-    for index, pattern in enumerate(patterns):
-        chosen = [texts[i] for i in order if int(pattern) >> i & 1][:limit]
-        per_pattern[index] = separator.join(chosen) if chosen else None
-    return per_pattern[inverse]
-
-
 def _bitmask(matrix: np.ndarray) -> np.ndarray:
     if matrix.shape[1] == 0:
         return np.zeros(matrix.shape[0], dtype=np.int64)
@@ -415,112 +461,115 @@ def _actions(signs: pd.DataFrame, actions: pd.DataFrame) -> list[str | None]:
     return found
 
 
-def compute(
-    clients: pd.DataFrame,
-    signs: pd.DataFrame,
-    segments: pd.DataFrame,
-    actions: pd.DataFrame,
-    config: RiskConfig,
-) -> RiskResult:
-    """Scores, validation and the per-client columns (no I/O)."""
+def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
+    """Scores, validation and per-client pattern codes (no I/O, no string per client).
+
+    ``result.clients`` gets: churn_probability, transparent_probability, segment_rule_probability,
+    risk_decile, cv_fold, sign_pattern and segment_pattern (bit masks) and action_id; the texts
+    per pattern or action are in ``result.reason_texts``, ``segment_texts`` and ``action_texts``.
+    """
     started = time.perf_counter()
+    clients, signs, segments, actions = inputs.clients, inputs.signs, inputs.segments, inputs.actions
     labels = clients["is_churned"].to_numpy(dtype=bool)
     held = sign_matrix(clients, signs)
     features, groups = feature_frame(clients)
-    segment_ids = sorted(segments["segment_id"].unique()) if not segments.empty else []
-    membership = np.zeros((len(clients), len(segment_ids)), dtype=bool)
-    position = pd.Series(np.arange(len(clients)), index=clients["client_key"])
-    for index, segment_id in enumerate(segment_ids):
-        keys = segments.loc[segments["segment_id"] == segment_id, "client_key"]
-        membership[position.loc[keys].to_numpy(), index] = True
-    rates = (
-        segments.drop_duplicates("segment_id").set_index("segment_id").loc[segment_ids, "churn_rate"].to_numpy()
-        if segment_ids
-        else np.array([])
-    )
+    segment_ids = segments["segment_id"].tolist()
+    mask = clients["segment_mask"].to_numpy(dtype=np.int64)
+    rates = segments["churn_rate"].to_numpy(dtype=np.float64)
     overall = float(labels.mean()) if labels.size else float("nan")
     segment_rule = np.full(len(clients), overall)
-    if segment_ids:  # the highest churn rate among the client's segments, else the overall rate
-        segment_rule = np.where(membership.any(axis=1), np.where(membership, rates, -np.inf).max(axis=1), overall)
-    out = clients.copy()
-    out["segment_rule_probability"] = segment_rule
-    out["segment_ids"] = _lookup(_bitmask(membership), list(segment_ids), list(range(len(segment_ids))), 99, ",")
+    for index in np.argsort(rates, kind="stable"):  # the highest rate among the client's segments wins
+        segment_rule = np.where(mask >> index & 1 == 1, rates[index], segment_rule)
+    clients["segment_rule_probability"] = segment_rule
     reason = untrainable_reason(labels, config.folds)
-    result = RiskResult(clients=out, trained=reason is None, reason=reason or "")
+    result = RiskResult(clients=clients, trained=reason is None, reason=reason or "")
     coefficient = np.zeros(len(signs))
+    best = np.full(labels.size, np.nan)
+    transparent = np.full(labels.size, np.nan)
+    folds = np.zeros(labels.size, dtype=np.int64)
+    decile = np.full(labels.size, np.nan)
     if reason is None:
         sample = _training_sample(labels, config.train_sample, config.seed)
-        folds = np.zeros(labels.size, dtype=np.int64)
         folds[sample] = fold_assignment(labels[sample], config.folds, config.seed)
         best_sample, transparent_sample, result.importance = cross_validate(
             features[sample], held[sample].astype(np.float64), labels[sample], folds[sample], groups, config
         )
-        best = np.full(labels.size, np.nan)
-        transparent = np.full(labels.size, np.nan)
         best[sample], transparent[sample] = best_sample, transparent_sample
-        if sample.size < labels.size:  # clients outside the sample: scored by the model fitted on the sample
-            rest = np.setdiff1d(np.arange(labels.size), sample)
+        rest = np.setdiff1d(np.arange(labels.size), sample)
+        if rest.size:  # clients outside the sample: scored by the model fitted on the sample, in batches
             fitted = _best_model(config.seed).fit(features[sample], labels[sample])
             for start in range(0, rest.size, 1_000_000):
                 batch = rest[start : start + 1_000_000]
                 best[batch] = fitted.predict_proba(features[batch])[:, 1]
-        linear = _transparent_model().fit(held[sample].astype(np.float64), labels[sample]) if len(signs) else None
-        if linear is not None:
+        if len(signs):
+            linear = _transparent_model().fit(held[sample].astype(np.float64), labels[sample])
             coefficient = linear.coef_[0]
-            if sample.size < labels.size:
-                rest = np.setdiff1d(np.arange(labels.size), sample)
+            if rest.size:
                 transparent[rest] = linear.predict_proba(held[rest].astype(np.float64))[:, 1]
+            counts = held.sum(axis=0)
             result.coefficients = [
-                {"term": "intercept", "definition": "no churn sign", "coefficient": float(linear.intercept_[0])}
+                {
+                    "term": "intercept",
+                    "definition": "no churn sign",
+                    "coefficient": float(linear.intercept_[0]),
+                    "clients": len(clients),
+                }
             ] + [
-                {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value)}
-                for sign, value in zip(signs.itertuples(index=False), coefficient, strict=True)
+                {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value), "clients": int(n)}
+                for sign, value, n in zip(signs.itertuples(index=False), coefficient, counts, strict=True)
             ]
             for row in result.coefficients:
                 row["odds_ratio"] = float(np.exp(row["coefficient"]))
-                row["clients"] = (
-                    int(held[:, signs["signal_id"].tolist().index(row["term"])].sum())
-                    if row["term"] != "intercept"
-                    else len(clients)
-                )
         else:
             transparent = np.where(np.isnan(transparent), labels[sample].mean(), transparent)
-        out["churn_probability"] = best
-        out["transparent_probability"] = transparent
-        out["cv_fold"] = folds
         scores = {"best": best, "transparent": transparent, "segment_rule": segment_rule}
         result.metrics, result.calibration, result.capture = validation_tables(labels, scores, folds, config)
         rank = pd.Series(-best).rank(method="first").to_numpy()
-        out["risk_decile"] = np.minimum(((rank - 1) * 10 // labels.size).astype(np.int64) + 1, 10)
-    else:
-        for name in ("churn_probability", "transparent_probability", "risk_decile", "cv_fold"):
-            out[name] = None
+        decile = np.minimum(((rank - 1) * 10 // labels.size).astype(np.int64) + 1, 10).astype(np.float64)
+    del features
+    clients["churn_probability"] = best
+    clients["transparent_probability"] = transparent
+    clients["risk_decile"] = decile
+    clients["cv_fold"] = np.where(reason is None, folds, -1)
     # reasons: the client's signs, strongest (largest coefficient; else the sign's order) first
     order = sorted(range(len(signs)), key=lambda i: (-coefficient[i], i))
-    definitions = signs["definition"].tolist()
     bits = _bitmask(held)
-    out["top_reasons"] = _lookup(bits, definitions, order, 3, "; ")
+    del held
+    clients["sign_pattern"] = bits
+    result.reason_texts = {
+        int(pattern): text
+        for pattern, text in _pattern_texts(np.unique(bits), signs["definition"].tolist(), order, 3, "; ").items()
+    }
+    result.segment_texts = _pattern_texts(np.unique(mask), segment_ids, list(range(len(segment_ids))), 99, ",")
+    # the action: the recommendation of the client's highest-churn segment, else its strongest sign's, else the default
     sign_actions = _actions(signs, actions)
-    strongest = _lookup(bits, [a or "" for a in sign_actions], [i for i in order if sign_actions[i]], 1, "")
-    segment_actions = segments.drop_duplicates("segment_id").set_index("segment_id")["recommendation"]
-    by_rate = [segment_ids[i] for i in np.argsort(-rates, kind="stable")] if segment_ids else []
-    segment_action = _lookup(
-        _bitmask(membership),
-        [str(segment_actions.get(s) or "") for s in segment_ids],
-        [segment_ids.index(s) for s in by_rate],
-        1,
-        "",
-    )
+    by_rate = [int(i) for i in np.argsort(-rates, kind="stable")]
     default = actions.loc[actions["sign_feature"] == "any", "action"]
     fallback = str(default.iloc[0]) if not default.empty else None
-    out["recommended_action"] = [
-        segment or sign or fallback for segment, sign in zip(segment_action, strongest, strict=True)
-    ]
+    combined = bits * (1 << len(segment_ids)) + mask
+    pairs, inverse = np.unique(combined, return_inverse=True)
+    texts: dict[str, int] = {}
+    pair_action = np.empty(pairs.size, dtype=np.int64)
+    for index, pair in enumerate(pairs):
+        sign_bits, segment_bits = int(pair) >> len(segment_ids), int(pair) & ((1 << len(segment_ids)) - 1)
+        from_segment = next((segments["recommendation"].iloc[i] for i in by_rate if segment_bits >> i & 1), None)
+        from_sign = next((sign_actions[i] for i in order if sign_bits >> i & 1 and sign_actions[i]), None)
+        text = from_segment or from_sign or fallback
+        pair_action[index] = texts.setdefault(str(text), len(texts))
+    clients["action_id"] = pair_action[inverse]
     russian = dict(zip(actions["action"], actions["action_ru"], strict=True))
-    out["recommended_action_ru"] = [translate_action(text, russian) for text in out["recommended_action"]]
-    result.clients = out
+    result.action_texts = [(index, text, translate_action(text, russian)) for text, index in texts.items()]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _pattern_texts(patterns: np.ndarray, texts: list[str], order: list[int], limit: int, separator: str) -> dict:
+    """For each bit pattern, the texts of its set bits in ``order`` (at most ``limit``), or None."""
+    out = {}
+    for pattern in patterns:
+        chosen = [texts[i] for i in order if int(pattern) >> i & 1][:limit]
+        out[int(pattern)] = separator.join(chosen) if chosen else None
+    return out
 
 
 def translate_action(text: str | None, russian: dict[str, str]) -> str | None:
@@ -530,50 +579,8 @@ def translate_action(text: str | None, russian: dict[str, str]) -> str | None:
     return " Также: ".join(russian.get(part, part) for part in str(text).split(" Also: "))
 
 
-def retention_queue(result: RiskResult) -> pd.DataFrame:
-    """Active clients ordered by expected loss (probability x balance; a missing balance counts 0)."""
-    active = result.clients[~result.clients["is_churned"]].copy()
-    probability = pd.to_numeric(active["churn_probability"], errors="coerce")
-    active["expected_loss"] = probability * active["balance"].fillna(0.0)
-    active = active.assign(_loss=active["expected_loss"].fillna(-1.0), _p=probability.fillna(-1.0))
-    active = active.sort_values(
-        ["_loss", "_p", "balance", "client_key"], ascending=[False, False, False, True], na_position="last"
-    )
-    active["queue_rank"] = np.arange(1, len(active) + 1)
-    return active[list(QUEUE_COLUMNS)].reset_index(drop=True)
-
-
 # --- writing --------------------------------------------------------------------------------
 
-RISK_COLUMNS = {
-    "client_key": "varchar",
-    "churn_probability": "double precision",
-    "risk_decile": "integer",
-    "transparent_probability": "double precision",
-    "segment_rule_probability": "double precision",
-    "top_reasons": "varchar",
-    "segment_ids": "varchar",
-    "recommended_action": "varchar",
-    "recommended_action_ru": "varchar",
-    "cv_fold": "integer",
-}
-QUEUE_TYPES = {
-    "queue_rank": "bigint",
-    "client_key": "varchar",
-    "user_id": "bigint",
-    "city": "varchar",
-    "gender": "varchar",
-    "age": "integer",
-    "products": "integer",
-    "balance": "double precision",
-    "is_balance_missing": "boolean",
-    "churn_probability": "double precision",
-    "expected_loss": "double precision",
-    "top_reasons": "varchar",
-    "recommended_action": "varchar",
-    "recommended_action_ru": "varchar",
-    "segment_ids": "varchar",
-}
 METRIC_COLUMNS = {
     "score_name": "varchar",
     "metric": "varchar",
@@ -639,38 +646,145 @@ SUMMARY_COLUMNS = {
 }
 
 
-def summary_row(result: RiskResult, queue: pd.DataFrame) -> dict[str, Any]:
-    """Headline money, each client counted once: the queue, the segments' active members, the top decile."""
-    clients = result.clients
-    in_segment = clients["segment_ids"].notna()
-    active = ~clients["is_churned"]
-    expected = pd.to_numeric(queue["expected_loss"], errors="coerce")
-    queue_segment = queue["segment_ids"].notna()
-    top = pd.to_numeric(clients["risk_decile"], errors="coerce") == 1
-    top_keys = set(clients.loc[top & active, "client_key"])
-    return {
-        "active_clients": int(active.sum()),
-        "queue_expected_loss": float(expected.sum()) if expected.notna().any() else None,
-        "queue_balance_total": float(queue["balance"].fillna(0).sum()),
-        "segment_active_clients": int((in_segment & active).sum()),
-        "segment_active_balance": float(clients.loc[in_segment & active, "balance"].fillna(0).sum()),
-        "segment_active_expected_loss": float(expected[queue_segment].sum()) if expected.notna().any() else None,
-        "segment_churned_clients": int((in_segment & ~active).sum()),
-        "top_decile_active_clients": len(top_keys),
-        "top_decile_expected_loss": float(expected[queue["client_key"].isin(top_keys)].sum())
-        if expected.notna().any()
-        else None,
-    }
+SCORE_COLUMNS = {
+    "source_row_number": "bigint",
+    "churn_probability": "double precision",
+    "risk_decile": "integer",
+    "transparent_probability": "double precision",
+    "segment_rule_probability": "double precision",
+    "cv_fold": "integer",
+    "sign_pattern": "bigint",
+    "segment_mask": "bigint",
+    "action_id": "bigint",
+}
 
 
-def write_tables(warehouse: Warehouse, result: RiskResult, queue: pd.DataFrame, config: RiskConfig) -> None:
-    """Write the risk marts and validation tables through the engine-neutral writer."""
+def _client_risk_sql() -> str:
+    """marts.client_churn_risk from the scores (keyed by source_row_number) and the pattern texts."""
+    return """
+        select
+            clients.client_key,
+            scores.churn_probability,
+            cast(scores.risk_decile as integer) as risk_decile,
+            scores.transparent_probability,
+            scores.segment_rule_probability,
+            reasons.top_reasons,
+            segment_texts.segment_ids,
+            action_texts.recommended_action,
+            action_texts.recommended_action_ru,
+            case when scores.cv_fold >= 0 then cast(scores.cv_fold as integer) end as cv_fold
+        from intermediate.risk_scores as scores
+        inner join marts.dim_clients as clients
+            on scores.source_row_number = clients.source_row_number
+        left join intermediate.risk_reason_texts as reasons
+            on scores.sign_pattern = reasons.sign_pattern
+        left join intermediate.risk_segment_texts as segment_texts
+            on scores.segment_mask = segment_texts.segment_mask
+        left join intermediate.risk_action_texts as action_texts
+            on scores.action_id = action_texts.action_id
+    """
+
+
+def _queue_sql() -> str:
+    """marts.retention_queue: active clients by expected loss; ties by probability, balance, file order."""
+    return """
+        select
+            row_number() over (
+                order by ranked.expected_loss desc nulls last, ranked.churn_probability desc nulls last,
+                    ranked.balance desc nulls last, ranked.source_row_number
+            ) as queue_rank,
+            ranked.client_key,
+            ranked.user_id,
+            ranked.city,
+            ranked.gender,
+            ranked.age,
+            ranked.products,
+            ranked.balance,
+            ranked.is_balance_missing,
+            ranked.churn_probability,
+            ranked.expected_loss,
+            ranked.top_reasons,
+            ranked.recommended_action,
+            ranked.recommended_action_ru,
+            ranked.segment_ids
+        from (
+            select
+                risk.*,
+                clients.source_row_number,
+                clients.user_id,
+                clients.city,
+                clients.gender,
+                clients.age,
+                clients.products,
+                clients.balance,
+                clients.is_balance_missing,
+                risk.churn_probability * coalesce(clients.balance, 0) as expected_loss
+            from marts.client_churn_risk as risk
+            inner join marts.dim_clients as clients
+                on risk.client_key = clients.client_key
+            where not clients.is_churned
+        ) as ranked
+    """
+
+
+SUMMARY_SQL = """
+    select
+        count(*) as active_clients,
+        sum(queue.expected_loss) as queue_expected_loss,
+        sum(coalesce(queue.balance, 0)) as queue_balance_total,
+        sum(case when queue.segment_ids is not null then 1 else 0 end) as segment_active_clients,
+        sum(case when queue.segment_ids is not null then coalesce(queue.balance, 0) else 0 end)
+            as segment_active_balance,
+        sum(case when queue.segment_ids is not null then queue.expected_loss end) as segment_active_expected_loss,
+        (select count(*) from marts.client_churn_risk as risk inner join marts.dim_clients as clients
+            on risk.client_key = clients.client_key where clients.is_churned and risk.segment_ids is not null)
+            as segment_churned_clients,
+        sum(case when risk.risk_decile = 1 then 1 else 0 end) as top_decile_active_clients,
+        sum(case when risk.risk_decile = 1 then queue.expected_loss end) as top_decile_expected_loss
+    from marts.retention_queue as queue
+    inner join marts.client_churn_risk as risk
+        on queue.client_key = risk.client_key
+"""
+
+
+def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -> None:
+    """Write the risk marts and validation tables through the engine-neutral writer.
+
+    The per-client scores go to a scratch table keyed by source_row_number; client_churn_risk and
+    retention_queue are then made in SQL, joined to dim_clients and to the texts per pattern.
+    """
     clients = result.clients
     labels = clients["is_churned"]
-    sample = min(config.train_sample, len(clients))
+    scratch = [
+        ("intermediate.risk_scores", SCORE_COLUMNS, clients[list(SCORE_COLUMNS)]),
+        (
+            "intermediate.risk_reason_texts",
+            {"sign_pattern": "bigint", "top_reasons": "varchar"},
+            pd.DataFrame(list(result.reason_texts.items()), columns=["sign_pattern", "top_reasons"]),
+        ),
+        (
+            "intermediate.risk_segment_texts",
+            {"segment_mask": "bigint", "segment_ids": "varchar"},
+            pd.DataFrame(list(result.segment_texts.items()), columns=["segment_mask", "segment_ids"]),
+        ),
+        (
+            "intermediate.risk_action_texts",
+            {"action_id": "bigint", "recommended_action": "varchar", "recommended_action_ru": "varchar"},
+            pd.DataFrame(result.action_texts, columns=["action_id", "recommended_action", "recommended_action_ru"]),
+        ),
+    ]
+    for table, columns, frame in scratch:
+        warehouse.replace_frame(table, columns, frame)
+    warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
+    warehouse.create_table_as("marts.retention_queue", _queue_sql())
+    for table, _, _ in scratch:
+        warehouse.drop_table(table)
+    names, rows = warehouse.fetch_named(SUMMARY_SQL)
+    summary = {name: value for name, value in zip(names, rows[0], strict=True)}
+    if not result.trained:
+        for name in ("queue_expected_loss", "segment_active_expected_loss", "top_decile_expected_loss"):
+            summary[name] = None
     tables = [
-        ("marts.client_churn_risk", RISK_COLUMNS, clients),
-        ("marts.retention_queue", QUEUE_TYPES, queue),
         ("marts.churn_model_metrics", METRIC_COLUMNS, result.metrics),
         ("marts.churn_model_calibration", CALIBRATION_COLUMNS, result.calibration),
         ("marts.churn_model_capture", CAPTURE_COLUMNS, result.capture),
@@ -686,18 +800,26 @@ def write_tables(warehouse: Warehouse, result: RiskResult, queue: pd.DataFrame, 
                     "clients": len(clients),
                     "churners": int(labels.sum()),
                     "folds": config.folds,
-                    "train_sample_clients": sample,
+                    "train_sample_clients": min(config.train_sample, len(clients)),
                     "seed": config.seed,
                     "best_model": "HistGradientBoostingClassifier, isotonic calibration inside each training fold",
                     "transparent_model": "LogisticRegression on the churn signs (marts.churn_signals)",
                 }
             ],
         ),
-        ("marts.retention_summary", SUMMARY_COLUMNS, [summary_row(result, queue)]),
+        ("marts.retention_summary", SUMMARY_COLUMNS, [summary]),
     ]
     for table, columns, rows in tables:
-        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=list(columns))
-        warehouse.replace_frame(table, columns, frame)
+        warehouse.replace_frame(table, columns, pd.DataFrame(rows, columns=list(columns)))
+
+
+def read_queue(warehouse: Warehouse, limit: int) -> pd.DataFrame:
+    """Read the top ``limit`` rows of marts.retention_queue, in queue order."""
+    names, rows = warehouse.fetch_named(
+        f"select {', '.join(QUEUE_COLUMNS)} from marts.retention_queue where queue_rank <= {int(limit)} "
+        "order by queue_rank"
+    )
+    return pd.DataFrame(rows, columns=names)
 
 
 def export_columns(language: str = "ru") -> list[str]:
@@ -706,7 +828,9 @@ def export_columns(language: str = "ru") -> list[str]:
     return [name for name in QUEUE_COLUMNS if name not in dropped]
 
 
-def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, language: str = "ru") -> list[Path]:
+def write_exports(
+    queue: pd.DataFrame, reports: Path, config: RiskConfig, language: str = "ru", warehouse: Warehouse | None = None
+) -> list[Path]:
     """Write the call list for the team: CSV (UTF-8 with BOM, ';', decimal comma) and XLSX (frozen header, filters)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -744,11 +868,12 @@ def write_exports(queue: pd.DataFrame, reports: Path, config: RiskConfig, langua
             cells.append(value)
         sheet.append(cells)
     book.save(xlsx_path)
-    return [csv_path, xlsx_path, *write_segment_members(queue, reports, language, config.export_max_rows)]
+    members = write_segment_members(warehouse, reports, language, config.export_max_rows) if warehouse else []
+    return [csv_path, xlsx_path, *members]
 
 
 def write_segment_members(
-    queue: pd.DataFrame, reports: Path, language: str = "ru", max_rows: int | None = None
+    warehouse: Warehouse, reports: Path, language: str = "ru", max_rows: int | None = None
 ) -> list[Path]:
     """Write each selected segment's active members, in queue order, as ``segments/<id>_active.csv``.
 
@@ -757,13 +882,16 @@ def write_segment_members(
     folder = reports / "segments"
     folder.mkdir(parents=True, exist_ok=True)
     columns = export_columns(language)
-    patterns = queue["segment_ids"].dropna().unique()
-    ids = sorted({part for text in patterns for part in str(text).split(",")})
+    limit = f" limit {int(max_rows)}" if max_rows else ""
     written = []
-    for segment_id in ids:
-        holding = {text for text in patterns if segment_id in str(text).split(",")}
-        members = queue[queue["segment_ids"].isin(holding)].head(max_rows)
-        frame = members[columns].copy()
+    for (segment_id,) in warehouse.fetch("select segment_id from marts.churn_segments order by segment_id"):
+        names, rows = warehouse.fetch_named(
+            f"select {', '.join(columns)} from marts.retention_queue "
+            f"where ',' || segment_ids || ',' like {_quote('%,' + str(segment_id) + ',%')} order by queue_rank{limit}"
+        )
+        frame = pd.DataFrame(rows, columns=names)
+        if language == "ru":
+            frame["is_balance_missing"] = frame["is_balance_missing"].map({True: "да", False: "нет"})
         frame.columns = [queue_title(name, language) for name in columns]
         path = folder / f"{segment_id}_active.csv"
         frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
@@ -784,13 +912,12 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
     from threadpoolctl import threadpool_limits
 
     config = config or RiskConfig.from_dbt_project()
-    clients, signs, segments, actions = read_inputs(warehouse)
+    inputs = read_inputs(warehouse)
     # small extracts: one thread (OpenMP start-up and spinning cost more than they save on a few
     # thousand rows, and builds running side by side would fight over the cores)
-    with threadpool_limits(limits=1 if len(clients) < SINGLE_THREAD_BELOW else None):
-        result = compute(clients, signs, segments, actions, config)
-    queue = retention_queue(result)
-    write_tables(warehouse, result, queue, config)
+    with threadpool_limits(limits=1 if len(inputs.clients) < SINGLE_THREAD_BELOW else None):
+        result = compute(inputs, config)
+    write_tables(warehouse, result, config)
     if reports is not None:
-        write_exports(queue, reports, config)
+        write_exports(read_queue(warehouse, config.export_max_rows), reports, config, warehouse=warehouse)
     return result

@@ -80,6 +80,19 @@ class Warehouse:
                     row[name] = int(row[name])
         self.replace_table(table, columns, rows, description)
 
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns nothing (DDL)."""
+        raise NotImplementedError
+
+    def create_table_as(self, table: str, select: str) -> None:
+        """Replace ``table`` with the result of ``select``."""
+        self.execute(f"drop table if exists {table}")
+        self.execute(f"create table {table} as {select}")
+
+    def drop_table(self, table: str) -> None:
+        """Drop ``table`` if it exists."""
+        self.execute(f"drop table if exists {table}")
+
     def close(self) -> None:
         """Release the connection or session."""
 
@@ -100,6 +113,13 @@ class DbApiWarehouse(Warehouse):
         cursor = self.connection.cursor()
         cursor.execute(self._sql(sql), tuple(params))
         return [tuple(row) for row in cursor.fetchall()]
+
+    def execute(self, sql: str) -> None:
+        """Run one statement (committed on PostgreSQL)."""
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        if self.engine == "postgres":
+            self.connection.commit()
 
     def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
         """Run ``sql``; DuckDB hands numpy arrays over directly, other drivers go through rows."""
@@ -165,6 +185,15 @@ class SparkWarehouse(Warehouse):
         """Run ``sql`` (positional ``?`` parameters) and collect the rows."""
         frame = self.session.sql(sql, args=list(params)) if params else self.session.sql(sql)
         return [tuple(row) for row in frame.collect()]
+
+    def execute(self, sql: str) -> None:
+        """Run one statement."""
+        self.session.sql(sql)
+
+    def create_table_as(self, table: str, select: str) -> None:
+        """Replace ``table`` with the result of ``select`` as a parquet table."""
+        self.execute(f"drop table if exists {table}")
+        self.execute(f"create table {table} using parquet as {select}")
 
     def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run ``sql`` and collect; names from the DataFrame."""

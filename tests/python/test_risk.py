@@ -78,10 +78,11 @@ def test_a_clients_score_ignores_its_own_label(shipped_build):
     """Flip the labels of fold 1: fold 1's probabilities stay the same, the others move."""
     warehouse = open_duckdb(shipped_build.db, read_only=True)
     try:
-        clients, signs, _, _ = read_inputs(warehouse)
+        inputs = read_inputs(warehouse)
     finally:
         warehouse.close()
-    sample = clients.iloc[:3000].reset_index(drop=True)
+    signs = inputs.signs
+    sample = inputs.clients.iloc[:3000].reset_index(drop=True)
     labels = sample["is_churned"].to_numpy(dtype=bool)
     features, groups = feature_frame(sample)
     held = sign_matrix(sample, signs).astype(np.float64)
@@ -100,11 +101,15 @@ def test_a_clients_score_ignores_its_own_label(shipped_build):
 def test_sign_matrix_matches_the_signs_client_counts(shipped_build):
     warehouse = open_duckdb(shipped_build.db, read_only=True)
     try:
-        clients, signs, _, _ = read_inputs(warehouse)
+        inputs = read_inputs(warehouse)
     finally:
         warehouse.close()
     counts = dict(shipped_build.query("select signal_id, clients from marts.churn_signals"))
-    held = sign_matrix(clients, signs)
+    signs = inputs.signs
+    held = sign_matrix(inputs.clients, signs)
+    members = dict(shipped_build.query("select segment_id, count(*) from marts.churn_segment_members group by 1"))
+    for index, segment_id in enumerate(inputs.segments["segment_id"]):  # the membership bit masks
+        assert int(((inputs.clients["segment_mask"].to_numpy() >> index) & 1).sum()) == members[segment_id]
     assert dict(zip(signs["signal_id"], held.sum(axis=0).tolist(), strict=True)) == counts
 
 
