@@ -773,11 +773,16 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
             pd.DataFrame(result.action_texts, columns=["action_id", "recommended_action", "recommended_action_ru"]),
         ),
     ]
+    n_clients, n_churners = len(clients), int(labels.sum())
     for table, columns, frame in scratch:
         warehouse.replace_frame(table, columns, frame)
+    # the per-client arrays are in the scratch table now: free them before the joins run
+    scratch_tables = [table for table, _, _ in scratch]
+    del scratch, clients, labels
+    result.clients = result.clients.iloc[0:0]
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
     warehouse.create_table_as("marts.retention_queue", _queue_sql())
-    for table, _, _ in scratch:
+    for table in scratch_tables:
         warehouse.drop_table(table)
     names, rows = warehouse.fetch_named(SUMMARY_SQL)
     summary = {name: value for name, value in zip(names, rows[0], strict=True)}
@@ -797,10 +802,10 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
                 {
                     "trained": result.trained,
                     "not_trained_reason": result.reason or None,
-                    "clients": len(clients),
-                    "churners": int(labels.sum()),
+                    "clients": n_clients,
+                    "churners": n_churners,
                     "folds": config.folds,
-                    "train_sample_clients": min(config.train_sample, len(clients)),
+                    "train_sample_clients": min(config.train_sample, n_clients),
                     "seed": config.seed,
                     "best_model": "HistGradientBoostingClassifier, isotonic calibration inside each training fold",
                     "transparent_model": "LogisticRegression on the churn signs (marts.churn_signals)",
