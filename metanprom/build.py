@@ -29,7 +29,7 @@ from metanprom.guards import (
     describe_rejections,
     rejection_budget,
 )
-from metanprom.paths import SHIPPED_EXTRACT, Paths
+from metanprom.paths import SHIPPED_EXTRACT, Paths, dbt_vars
 from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
 from metanprom.risk import run_risk
@@ -145,6 +145,10 @@ def _statistics(report: BuildReport) -> None:
 
 def _risk(report: BuildReport) -> None:
     warehouse = open_duckdb(report.paths.work_db)
+    # the step holds the scoring arrays in Python; DuckDB's share of this process is smaller than in
+    # the SQL stages (it spills the joins to disk instead), so the whole build stays within the budget
+    risk_memory = str(dbt_vars().get("risk_duckdb_memory", "1GB"))
+    warehouse.execute(f"set memory_limit = '{risk_memory}'")
     try:
         result = run_risk(warehouse, report.paths.work_reports)
     finally:
