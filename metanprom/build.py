@@ -28,6 +28,7 @@ from metanprom.guards import (
     check_target,
     describe_rejections,
     rejection_budget,
+    rejection_reason_counts,
 )
 from metanprom.paths import SHIPPED_EXTRACT, Paths, dbt_vars
 from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
@@ -50,7 +51,6 @@ class BuildReport:
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
     new_cities: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    rejection: RejectionShare | None = None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     build_info: dict[str, object] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
@@ -89,7 +89,6 @@ def _check_rejections(report: BuildReport) -> None:
         rows = int(con.execute("select count(*) from staging.stg_clients").fetchone()[0])
         rejected = int(con.execute("select count(*) from marts.rejected_rows").fetchone()[0])
         share = RejectionShare(rows, rejected, warn_share, max_share)
-        report.rejection = share
         reasons = describe_rejections(con) if share.warn else []
         report.notes += _lookalike_notes(con)
     if share.over_budget:
@@ -144,11 +143,9 @@ def _statistics(report: BuildReport) -> None:
 
 
 def _risk(report: BuildReport) -> None:
-    warehouse = open_duckdb(report.paths.work_db)
     # the step holds the scoring arrays in Python; DuckDB's share of this process is smaller than in
     # the SQL stages (it spills the joins to disk instead), so the whole build stays within the budget
-    risk_memory = str(dbt_vars().get("risk_duckdb_memory", "1GB"))
-    warehouse.execute(f"set memory_limit = '{risk_memory}'")
+    warehouse = open_duckdb(report.paths.work_db, memory=str(dbt_vars().get("risk_duckdb_memory", "1GB")))
     try:
         result = run_risk(warehouse, report.paths.work_reports)
     finally:
@@ -188,17 +185,7 @@ def _collect(report: BuildReport) -> None:
     with connect(report.paths.work_db, read_only=True) as con:
         rows = con.execute("select anomaly, row_count from marts.cleaning_summary").fetchall()
         report.counts = {str(name): int(count) for name, count in rows}
-        report.rejected_by_reason = [
-            (str(reason), int(count))
-            for reason, count in con.execute(
-                """
-                select trim(reason_part) as reason, count(*) as row_count
-                from marts.rejected_rows, unnest(string_split(reason, '; ')) as parts(reason_part)
-                group by 1
-                order by 2 desc, 1
-                """
-            ).fetchall()
-        ]
+        report.rejected_by_reason = rejection_reason_counts(con)
         report.new_cities = [
             shorten(str(city), 40)
             for (city,) in con.execute(

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open ``path`` with memory_limit from METANPROM_DUCKDB_MEMORY (default 3GB, as profiles.yml)."""
-    memory = os.environ.get("METANPROM_DUCKDB_MEMORY", "3GB")
+def connect(path: Path, read_only: bool = False, memory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` with memory_limit ``memory``, else METANPROM_DUCKDB_MEMORY (default 3GB, as profiles.yml)."""
+    memory = memory or os.environ.get("METANPROM_DUCKDB_MEMORY", "3GB")
     return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory})

@@ -167,17 +167,22 @@ def _column_of(reason: str) -> str:
     return reason.split(":", 1)[0].split(",")[0].strip()
 
 
+def rejection_reason_counts(con: duckdb.DuckDBPyConnection, top: int | None = None) -> list[tuple[str, int]]:
+    """Count rejected rows per broken rule (a row breaking two rules counts for each), most frequent first."""
+    rows = con.execute(
+        f"""
+        select trim(reason_part) as reason, count(*) as row_count
+        from marts.rejected_rows, unnest(string_split(reason, '; ')) as parts(reason_part)
+        group by 1 order by 2 desc, 1{f" limit {int(top)}" if top else ""}
+        """
+    ).fetchall()
+    return [(str(reason), int(count)) for reason, count in rows]
+
+
 def describe_rejections(con: duckdb.DuckDBPyConnection, top: int = 5, examples: int = 3) -> list[str]:
     """Return the most frequent rejection reasons with counts and a few example rows (raw values cut)."""
     lines = []
-    reasons = con.execute(
-        """
-        select trim(reason_part) as reason, count(*) as row_count
-        from marts.rejected_rows, unnest(string_split(reason, '; ')) as parts(reason_part)
-        group by 1 order by 2 desc, 1 limit ?
-        """,
-        [top],
-    ).fetchall()
+    reasons = rejection_reason_counts(con, top)
     columns = {
         str(name)
         for (name,) in con.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -26,6 +26,26 @@ def default_reports_dir(published: Path) -> Path:
     in one folder never share their reports.
     """
     return published.parent / ("reports" if published.name == "metanprom.duckdb" else f"{published.stem}_reports")
+
+
+Settings = TypeVar("Settings")
+
+
+def settings_from_vars(cls: type[Settings], names: dict[str, str]) -> Settings:
+    """Build a settings dataclass from dbt vars (field -> var name), each cast to its default's type.
+
+    A var that is not set keeps the field's default; a tuple default reads a list var.
+    """
+    variables = dbt_vars()
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for field_name, var_name in names.items():
+        default = getattr(defaults, field_name)
+        value = variables.get(var_name, default)
+        values[field_name] = (
+            tuple(type(default[0])(item) for item in value) if isinstance(default, tuple) else type(default)(value)
+        )
+    return cls(**values)
 
 
 @dataclass(frozen=True)

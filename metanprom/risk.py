@@ -24,7 +24,6 @@ the model fitted on the sample (those clients' labels were never seen either).
 from __future__ import annotations
 
 import csv
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from metanprom.i18n import queue_title
-from metanprom.paths import dbt_vars
+from metanprom.paths import settings_from_vars
 from metanprom.warehouse import Warehouse
 
 NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
@@ -44,7 +43,6 @@ SIGN_COLUMNS = {
     "credit_card": ("has_credit_card", {"yes": True, "no": False}),
     "last_activity": ("is_active", {"yes": True, "no": False}),
 }
-SCORES = ("best", "transparent", "segment_rule")
 SINGLE_THREAD_BELOW = 200_000
 QUEUE_COLUMNS = (
     "queue_rank",
@@ -81,17 +79,18 @@ class RiskConfig:
     @classmethod
     def from_dbt_project(cls) -> RiskConfig:
         """Read the vars of dbt_project.yml (defaults for any not set)."""
-        variables = dbt_vars()
-        defaults = cls()
-        return cls(
-            folds=int(variables.get("risk_folds", defaults.folds)),
-            seed=int(variables.get("stat_seed", defaults.seed)),
-            train_sample=int(variables.get("risk_train_sample", defaults.train_sample)),
-            top_shares=tuple(float(x) for x in variables.get("risk_top_shares", defaults.top_shares)),
-            importance_repeats=int(variables.get("risk_importance_repeats", defaults.importance_repeats)),
-            importance_folds=int(variables.get("risk_importance_folds", defaults.importance_folds)),
-            importance_max_rows=int(variables.get("risk_importance_max_rows", defaults.importance_max_rows)),
-            export_max_rows=int(variables.get("retention_export_max_rows", defaults.export_max_rows)),
+        return settings_from_vars(
+            cls,
+            {
+                "folds": "risk_folds",
+                "seed": "stat_seed",
+                "train_sample": "risk_train_sample",
+                "top_shares": "risk_top_shares",
+                "importance_repeats": "risk_importance_repeats",
+                "importance_folds": "risk_importance_folds",
+                "importance_max_rows": "risk_importance_max_rows",
+                "export_max_rows": "retention_export_max_rows",
+            },
         )
 
 
@@ -110,7 +109,6 @@ class RiskResult:
     reason_texts: dict[int, str | None] = field(default_factory=dict)
     segment_texts: dict[int, str | None] = field(default_factory=dict)
     action_texts: list[tuple[int, str, str | None]] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -468,7 +466,6 @@ def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
     risk_decile, cv_fold, sign_pattern and segment_pattern (bit masks) and action_id; the texts
     per pattern or action are in ``result.reason_texts``, ``segment_texts`` and ``action_texts``.
     """
-    started = time.perf_counter()
     clients, signs, segments, actions = inputs.clients, inputs.signs, inputs.segments, inputs.actions
     labels = clients["is_churned"].to_numpy(dtype=bool)
     held = sign_matrix(clients, signs)
@@ -559,7 +556,6 @@ def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
     clients["action_id"] = pair_action[inverse]
     russian = dict(zip(actions["action"], actions["action_ru"], strict=True))
     result.action_texts = [(index, text, translate_action(text, russian)) for text, index in texts.items()]
-    result.seconds = time.perf_counter() - started
     return result
 
 

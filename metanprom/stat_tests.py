@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from metanprom.paths import REPO_ROOT, dbt_vars
+from metanprom.paths import REPO_ROOT, settings_from_vars
 from metanprom.statistics import (
     TestResult,
     compare_k_groups,
@@ -103,22 +103,19 @@ class StatConfig:
     kruskal_bootstrap_resamples: int = 200
     seed: int = 20261124
     max_resample_size: int = 10_000
-    skew_limit: float = 1.0
 
     @classmethod
     def from_dbt_project(cls) -> StatConfig:
         """Read the ``stat_*`` vars of dbt_project.yml (defaults for any not set)."""
-        variables = dbt_vars()
-        defaults = cls()
-        return cls(
-            alpha=float(variables.get("stat_alpha", defaults.alpha)),
-            bootstrap_resamples=int(variables.get("stat_bootstrap_resamples", defaults.bootstrap_resamples)),
-            kruskal_bootstrap_resamples=int(
-                variables.get("stat_kruskal_bootstrap_resamples", defaults.kruskal_bootstrap_resamples)
-            ),
-            seed=int(variables.get("stat_seed", defaults.seed)),
-            max_resample_size=int(variables.get("stat_max_resample_size", defaults.max_resample_size)),
-            skew_limit=float(variables.get("stat_skew_limit", defaults.skew_limit)),
+        return settings_from_vars(
+            cls,
+            {
+                "alpha": "stat_alpha",
+                "bootstrap_resamples": "stat_bootstrap_resamples",
+                "kruskal_bootstrap_resamples": "stat_kruskal_bootstrap_resamples",
+                "seed": "stat_seed",
+                "max_resample_size": "stat_max_resample_size",
+            },
         )
 
 
@@ -223,7 +220,6 @@ def run_tests(data: dict[str, np.ndarray], config: StatConfig) -> tuple[list[Tes
             base(hypothesis_id, hypothesis, metric, population, name_a, name_b),
             data[metric][mask_a],
             data[metric][mask_b],
-            skew_limit=config.skew_limit,
             **options,
         )
 
@@ -353,7 +349,6 @@ def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str
                 n_boot=1,
                 seed=config.seed,
                 max_size=config.max_resample_size,
-                skew_limit=config.skew_limit,
             )[0]
             results.append(mw)
     adjusted = holm([row.p_value if row.p_value is not None else 1.0 for row in results])

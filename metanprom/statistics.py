@@ -169,34 +169,27 @@ def hedges_g(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 
 def compare_two_groups(
-    base: TestResult, a: np.ndarray, b: np.ndarray, *, n_boot: int, seed: int, max_size: int, skew_limit: float
+    base: TestResult, a: np.ndarray, b: np.ndarray, *, n_boot: int, seed: int, max_size: int
 ) -> list[TestResult]:
     """Mann-Whitney U (two-sided) and Welch's t for a numeric metric in two groups.
 
-    The primary test is Mann-Whitney when either group's skewness exceeds ``skew_limit``
-    (a comparison of distributions, robust to outliers), Welch's t otherwise (means).
+    Which one is primary is not decided here, from the data: the pre-declared analysis plan
+    (seeds/analysis_plan.csv, applied in stat_tests) says so. The skewness and variance ratio are
+    recorded in ``checks`` for the reader.
     """
     a, b = clean(a), clean(b)
     base.n_a, base.n_b = int(a.size), int(b.size)
     mw = TestResult(**{**base.as_row(), "test": "mann_whitney_u"})
     welch = TestResult(**{**base.as_row(), "test": "welch_t"})
     reason = _too_small(a.size, b.size, base.group_a, base.group_b)
-    if reason:  # still one primary row per hypothesis, so the reason is shown, not dropped
-        mw.is_primary = True
+    if reason:
         return [_untestable(mw, reason), _untestable(welch, reason)]
     skew_a, skew_b = skewness(a), skewness(b)
     var_a, var_b = float(a.var(ddof=1)), float(b.var(ddof=1))
     ratio = var_a / var_b if var_b > 0 else float("inf") if var_a > 0 else 1.0
     checks = f"n_a={a.size}; n_b={b.size}; skew_a={skew_a:.2f}; skew_b={skew_b:.2f}; variance_ratio={ratio:.2f}"
-    skewed = max(abs(skew_a), abs(skew_b)) > skew_limit
-    choice = (
-        f"skewed (|skew| > {skew_limit}): compare distributions with Mann-Whitney"
-        if skewed
-        else f"near-symmetric (|skew| <= {skew_limit}): compare means with Welch's t"
-    )
     for row in (mw, welch):
-        row.checks, row.choice_reason = checks, choice
-    mw.is_primary, welch.is_primary = skewed, not skewed  # replaced by the pre-declared plan in stat_tests
+        row.checks = checks
 
     if np.ptp(np.concatenate([a, b])) == 0:
         mw.statistic, mw.p_value = a.size * b.size / 2, 1.0

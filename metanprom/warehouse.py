@@ -242,11 +242,11 @@ def _profile_output(target: str) -> dict[str, Any]:
     return render(profiles["metanprom"]["outputs"][target])
 
 
-def open_duckdb(path: Path, read_only: bool = False) -> DbApiWarehouse:
-    """Open the DuckDB file at ``path``."""
+def open_duckdb(path: Path, read_only: bool = False, memory: str | None = None) -> DbApiWarehouse:
+    """Open the DuckDB file at ``path`` (``memory``: its memory limit, else the configured one)."""
     from metanprom.db import connect
 
-    return DbApiWarehouse(connect(path, read_only=read_only), "duckdb")
+    return DbApiWarehouse(connect(path, read_only=read_only, memory=memory), "duckdb")
 
 
 def open_postgres(user: str | None = None) -> DbApiWarehouse:

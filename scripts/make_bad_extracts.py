@@ -224,20 +224,18 @@ def _second_round(header: list[str], rows, add) -> None:  # noqa: ANN001, C901 -
         rejected=0,
         words=["not used by the warehouse, ignored: note, free text"],
     )
+
     # 10. degenerate data publishes honestly
-    no_churn = rows()
-    for index in range(len(no_churn)):
-        _set(no_churn, header, index, "churn", "0")
-    add("ok_no_churners.csv", _csv(header, no_churn), exit=0, rejected=0)
-    all_churn = rows()
-    for index in range(len(all_churn)):
-        _set(all_churn, header, index, "churn", "1")
-    add("ok_all_churners.csv", _csv(header, all_churn), exit=0, rejected=0)
+    def every_row(column: str, value: str) -> list[list[str]]:
+        data = rows()
+        for index in range(len(data)):
+            _set(data, header, index, column, value)
+        return data
+
+    add("ok_no_churners.csv", _csv(header, every_row("churn", "0")), exit=0, rejected=0)
+    add("ok_all_churners.csv", _csv(header, every_row("churn", "1")), exit=0, rejected=0)
     add("ok_three_rows.csv", _csv(header, rows()[:3]), exit=0, rejected=0)
-    constant = rows()
-    for index in range(len(constant)):
-        _set(constant, header, index, "balance", "1000.0")
-    add("ok_constant_balance.csv", _csv(header, constant), exit=0, rejected=0)
+    add("ok_constant_balance.csv", _csv(header, every_row("balance", "1000.0")), exit=0, rejected=0)
     # 11. DuckDB's reason reaches the message
     add("fatal_unterminated_quote.csv", text + '1,"850.0\n', exit=2, words=["unterminated quote", "Line"])
     # 12. compressed

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO_ROOT, run_build, shipped_rows, write_csv
 
 
-def _build(tmp_path: Path, db: Path, extract: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
+def _env(tmp_path: Path, db: Path, **extra: str) -> dict[str, str]:
     env = dict(
         os.environ,
         METANPROM_DB=str(db),
@@ -22,6 +22,11 @@ def _build(tmp_path: Path, db: Path, extract: Path | None = None, **extra: str) 
         **extra,
     )
     env.pop("METANPROM_EXTRACT", None)
+    return env
+
+
+def _build(tmp_path: Path, db: Path, extract: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
+    env = _env(tmp_path, db, **extra)
     if extract is not None:
         env["METANPROM_EXTRACT"] = str(extract)
     return subprocess.run(
@@ -104,13 +109,7 @@ def test_rejection_budget_can_be_raised_knowingly(tmp_path):
 def test_two_builds_on_one_path(tmp_path):
     """The second of two concurrent builds of one warehouse stops at once; the first publishes."""
     db = tmp_path / "w.duckdb"
-    env = dict(
-        os.environ,
-        METANPROM_DB=str(db),
-        METANPROM_REPORTS=str(tmp_path / "reports"),
-        DBT_TARGET_PATH=str(tmp_path / "target"),
-    )
-    env.pop("METANPROM_EXTRACT", None)
+    env = _env(tmp_path, db)
     first = subprocess.Popen(
         [sys.executable, "-m", "metanprom", "build"],
         cwd=REPO_ROOT,

@@ -11,8 +11,26 @@ from conftest import REPO_ROOT, run_build
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from metanprom.i18n import queue_title
-from metanprom.risk import RiskConfig, cross_validate, feature_frame, fold_assignment, read_inputs, sign_matrix
+from metanprom.risk import (
+    RiskConfig,
+    RiskInputs,
+    cross_validate,
+    feature_frame,
+    fold_assignment,
+    read_inputs,
+    sign_matrix,
+)
 from metanprom.warehouse import open_duckdb
+
+
+@pytest.fixture(scope="module")
+def shipped_inputs(shipped_build) -> RiskInputs:
+    """What the risk step reads from the shipped warehouse."""
+    warehouse = open_duckdb(shipped_build.db, read_only=True)
+    try:
+        return read_inputs(warehouse)
+    finally:
+        warehouse.close()
 
 
 def _scored(build) -> pd.DataFrame:
@@ -74,13 +92,9 @@ def test_calibration_table_is_consistent(shipped_build):
         assert abs(predicted - observed) < 0.08  # calibrated: predicted and observed rates agree per decile
 
 
-def test_a_clients_score_ignores_its_own_label(shipped_build):
+def test_a_clients_score_ignores_its_own_label(shipped_inputs):
     """Flip the labels of fold 1: fold 1's probabilities stay the same, the others move."""
-    warehouse = open_duckdb(shipped_build.db, read_only=True)
-    try:
-        inputs = read_inputs(warehouse)
-    finally:
-        warehouse.close()
+    inputs = shipped_inputs
     signs = inputs.signs
     sample = inputs.clients.iloc[:3000].reset_index(drop=True)
     labels = sample["is_churned"].to_numpy(dtype=bool)
@@ -98,12 +112,8 @@ def test_a_clients_score_ignores_its_own_label(shipped_build):
     assert not np.allclose(best[~in_fold], best_flipped[~in_fold])
 
 
-def test_sign_matrix_matches_the_signs_client_counts(shipped_build):
-    warehouse = open_duckdb(shipped_build.db, read_only=True)
-    try:
-        inputs = read_inputs(warehouse)
-    finally:
-        warehouse.close()
+def test_sign_matrix_matches_the_signs_client_counts(shipped_build, shipped_inputs):
+    inputs = shipped_inputs
     counts = dict(shipped_build.query("select signal_id, clients from marts.churn_signals"))
     signs = inputs.signs
     held = sign_matrix(inputs.clients, signs)

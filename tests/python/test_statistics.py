@@ -28,7 +28,7 @@ CONTRACT_IDS = {
     "activity_churn",
     "credit_card_churn",
 }
-OPTIONS = {"n_boot": 200, "seed": 7, "max_size": 100_000, "skew_limit": 1.0}
+OPTIONS = {"n_boot": 200, "seed": 7, "max_size": 100_000}
 
 
 def _base(a="a", b="b"):
