@@ -213,6 +213,25 @@ TEST_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def sign_in_words(definition: str, language: str = "ru") -> str:
+    """Return a churn sign ("last_activity = yes", "products 3–5") in the staff's words ("Активность: да").
+
+    The dashboard's script does the same for the page (signText in templates/dashboard.js).
+    """
+    index = 0 if language == "ru" else 1
+    words = []
+    for part in definition.split(" and "):
+        feature, separator, value = part.partition(" = ")
+        if not separator:
+            feature, _, value = part.partition(" ")
+        label = FEATURE_LABELS.get(feature, (feature, feature))[index]
+        if separator:
+            words.append(f"{label}: {VALUE_LABELS.get(value, (value, value))[index]}")
+        else:
+            words.append(f"{label} {value}")
+    return (" и " if language == "ru" else " and ").join(words)
+
+
 def page_dictionary() -> dict[str, dict[str, str]]:
     """All page strings as {'ru': {...}, 'en': {...}} (labels under prefixes feature:, value:, h:, t:)."""
     merged: dict[str, tuple[str, str]] = dict(PAGE_STRINGS)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metanprom.i18n import queue_title
+from metanprom.i18n import queue_title, sign_in_words
 from metanprom.paths import settings_from_vars
 from metanprom.warehouse import Warehouse
 
@@ -829,6 +829,26 @@ def export_columns(language: str = "ru") -> list[str]:
     return [name for name in QUEUE_COLUMNS if name not in dropped]
 
 
+def export_frame(queue: pd.DataFrame, language: str = "ru") -> pd.DataFrame:
+    """Return the call list as the team reads it (the export's columns).
+
+    Yes/no in words, whole ages, churn signs in words, money to the kopeck, probabilities to four digits.
+    """
+    frame = queue[export_columns(language)].copy()
+    yes_no = ("да", "нет") if language == "ru" else ("yes", "no")
+    frame["is_balance_missing"] = frame["is_balance_missing"].map({True: yes_no[0], False: yes_no[1]})
+    frame["age"] = pd.to_numeric(frame["age"]).astype("Int64")
+    frame["top_reasons"] = frame["top_reasons"].map(
+        lambda text: (
+            "; ".join(sign_in_words(part, language) for part in text.split("; ")) if isinstance(text, str) else None
+        )
+    )
+    frame["balance"] = pd.to_numeric(frame["balance"]).round(2)
+    frame["expected_loss"] = pd.to_numeric(frame["expected_loss"]).round(2)
+    frame["churn_probability"] = pd.to_numeric(frame["churn_probability"]).round(4)
+    return frame
+
+
 def write_exports(
     queue: pd.DataFrame, reports: Path, config: RiskConfig, language: str = "ru", warehouse: Warehouse | None = None
 ) -> list[Path]:
@@ -842,10 +862,8 @@ def write_exports(
     rows = queue.head(config.export_max_rows)
     titles = [queue_title(name, language) for name in columns]
     csv_path = reports / "retention_queue.csv"
-    frame = rows[columns].copy()
-    frame["is_balance_missing"] = frame["is_balance_missing"].map(
-        {True: "да", False: "нет"} if language == "ru" else {}
-    )
+    shown = export_frame(rows, language)
+    frame = shown.copy()
     frame.columns = titles
     frame.to_csv(csv_path, sep=";", decimal=",", index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
     xlsx_path = reports / "retention_queue.xlsx"
@@ -858,7 +876,7 @@ def write_exports(
         sheet.column_dimensions[get_column_letter(index)].width = 60 if wide else 16
     formats = {"balance": "# ##0", "expected_loss": "# ##0", "churn_probability": "0.0%"}
     sheet.append(titles)
-    for record in rows[columns].itertuples(index=False):
+    for record in shown.itertuples(index=False):
         cells = []
         for name, value in zip(columns, record, strict=True):
             value = _cell(value)
@@ -890,9 +908,7 @@ def write_segment_members(
             f"select {', '.join(columns)} from marts.retention_queue "
             f"where ',' || segment_ids || ',' like {_quote('%,' + str(segment_id) + ',%')} order by queue_rank{limit}"
         )
-        frame = pd.DataFrame(rows, columns=names)
-        if language == "ru":
-            frame["is_balance_missing"] = frame["is_balance_missing"].map({True: "да", False: "нет"})
+        frame = export_frame(pd.DataFrame(rows, columns=names), language)
         frame.columns = [queue_title(name, language) for name in columns]
         path = folder / f"{segment_id}_active.csv"
         frame.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
@@ -901,7 +917,7 @@ def write_segment_members(
 
 
 def _cell(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, np.generic):
         return value.item()
