@@ -13,7 +13,7 @@ help:
 	@echo "make test-engines  the same project on PostgreSQL and Spark, every mart compared with DuckDB's"
 	@echo "make bench         benchmark (BENCH_SIZES=10000,1000000,10000000) with a pandas baseline"
 	@echo "make docs          dbt docs as one offline file (target/static_index.html)"
-	@echo "make lint          ruff check + format check"
+	@echo "make lint          ruff check + format check, one-way layers (staging -> intermediate -> marts)"
 	@echo "make clean         remove .venv, target, reports and the built files"
 	@echo "variables: METANPROM_EXTRACT (another extract), METANPROM_DB (another target file)"
 
@@ -32,6 +32,8 @@ build: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check metanprom tests scripts
 	$(BIN)/ruff format --check metanprom tests scripts
+	$(BIN)/dbt parse --profiles-dir . --quiet --target-path target/lint
+	$(BIN)/python -m metanprom.layers target/lint/manifest.json
 
 browser:
 	scripts/ensure_chromium.sh

@@ -1,4 +1,4 @@
-{#- Hard-rule checks used by int_clients__rejections. Each returns a reason text naming the
+{#- Hard-rule checks used by int_clients_rejected. Each returns a reason text naming the
     column and the rule, or null when the value passes. Reasons carry no data values, so
     they can be counted by reason; the raw values sit next to them in marts.rejected_rows. -#}
 

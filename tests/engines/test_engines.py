@@ -154,7 +154,7 @@ def test_bi_reader_reads_marts_including_the_python_step_tables(postgres: Built)
         assert cursor.fetchone() == (15,)
 
 
-@pytest.mark.parametrize("table", ["raw.bank_scrooge", "staging.stg_clients", "intermediate.int_clients__rejections"])
+@pytest.mark.parametrize("table", ["raw.bank_scrooge", "staging.stg_clients", "intermediate.int_clients_rejected"])
 def test_bi_reader_cannot_read_below_marts(postgres: Built, table: str) -> None:
     with closing(_as_bi_reader(postgres)) as connection, connection.cursor() as cursor:
         with pytest.raises(errors.InsufficientPrivilege):

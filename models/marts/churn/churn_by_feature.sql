@@ -6,7 +6,7 @@ buckets as (
 ),
 
 signals as (
-    select * from {{ ref('churn_signals') }}
+    select * from {{ ref('int_signals_merged') }}
 ),
 
 final as (

@@ -4,7 +4,7 @@
 with
 
 rejections as (
-    select * from {{ ref('int_clients__rejections') }}
+    select * from {{ ref('int_clients_rejected') }}
 ),
 
 raw_rows as (

@@ -9,7 +9,7 @@ selection as (
 ),
 
 candidates as (
-    select * from {{ ref('churn_segment_candidates') }}
+    select * from {{ ref('int_segment_candidates_evaluated') }}
 ),
 
 signs as (

@@ -3,7 +3,7 @@
 with
 
 candidates as (
-    select * from {{ ref('churn_segment_candidates') }}
+    select * from {{ ref('int_segment_candidates_evaluated') }}
     where is_eligible
 ),
 

@@ -14,7 +14,7 @@
 with
 
 clients as (
-    select * from {{ ref('dim_clients') }}
+    select * from {{ ref('int_clients_accepted') }}
 ),
 
 moments as (

@@ -5,15 +5,15 @@
 with
 
 signals as (
-    select * from {{ ref('churn_signals') }}
+    select * from {{ ref('int_signals_merged') }}
 ),
 
 buckets as (
-    select * from {{ ref('churn_by_feature') }}
+    select * from {{ ref('int_churn_buckets') }}
 ),
 
 segments as (
-    select * from {{ ref('product_segments') }}
+    select * from {{ ref('int_product_segments_profiled') }}
 ),
 
 signal_signs as (

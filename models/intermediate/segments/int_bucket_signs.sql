@@ -7,7 +7,7 @@ signs as (
 ),
 
 signals as (
-    select * from {{ ref('churn_signals') }}
+    select * from {{ ref('int_signals_merged') }}
 ),
 
 catalog as (
