@@ -18,7 +18,7 @@ from pathlib import Path
 
 from metanprom.dashboard import write_dashboard
 from metanprom.db import connect
-from metanprom.dbt import DbtResults, run_dbt
+from metanprom.dbt_runner import DbtResults, run_dbt
 from metanprom.extract import load_extract, shorten
 from metanprom.guards import (
     BuildError,
@@ -34,8 +34,8 @@ from metanprom.paths import SHIPPED_EXTRACT, Paths, dbt_vars
 from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, run_quality
 from metanprom.risk import run_risk
-from metanprom.stability import run_stability
-from metanprom.stat_tests import run_step
+from metanprom.stats.stability import run_stability
+from metanprom.stats.step import run_step
 from metanprom.warehouse import open_duckdb
 
 
@@ -231,8 +231,11 @@ def _publish(report: BuildReport) -> None:
     print(f"    published {paths.published_db} and {bi_path(paths.published_db).name} (for BI tools, read-only)")
 
 
-def run_build(extract: str | None = None) -> BuildReport:
+def run_build(extract: str | None = None, *, split_dbt: bool = False, timings: Path | None = None) -> BuildReport:
     """Build the warehouse from ``extract`` (or the shipped seed) and publish it.
+
+    ``split_dbt`` runs dbt's models and tests as two timed stages (the benchmark); ``timings``
+    receives the seconds of each stage as JSON.
 
     Raises:
         BuildError: the environment or the target path is not usable, another build of the same
@@ -250,20 +253,19 @@ def run_build(extract: str | None = None) -> BuildReport:
             shutil.rmtree(paths.work_dir)
         paths.work_reports.mkdir(parents=True)
         try:
-            _run_stages(report, extract)
+            _run_stages(report, extract, split_dbt)
         finally:
             shutil.rmtree(paths.work_dir, ignore_errors=True)
-            timings = os.environ.get("METANPROM_TIMINGS")
-            if timings:
-                Path(timings).write_text(json.dumps(report.stage_seconds), encoding="utf-8")
+            if timings is not None:
+                timings.write_text(json.dumps(report.stage_seconds), encoding="utf-8")
     return report
 
 
-def _run_stages(report: BuildReport, extract: str | None) -> None:
+def _run_stages(report: BuildReport, extract: str | None, split_dbt: bool) -> None:
     paths = report.paths
     _stage(report, "load", lambda: _load(report, extract))
     excluded = ["--exclude", "bank_scrooge"]
-    if os.environ.get("METANPROM_SPLIT_DBT"):  # the benchmark times models and tests apart
+    if split_dbt:  # the benchmark times models and tests apart
         _stage(
             report,
             "dbt models",

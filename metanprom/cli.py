@@ -6,22 +6,24 @@ import argparse
 import os
 import sys
 import traceback
-
-import duckdb
-
-from metanprom.build import format_summary, run_build
-from metanprom.dbt import DbtError
-from metanprom.extract import ExtractError, shorten
-from metanprom.guards import BuildError
-from metanprom.paths import Paths
-from metanprom.quality import DataQualityError
+from pathlib import Path
 
 
 def _build(args: argparse.Namespace) -> int:
+    # heavy imports (dbt runner, great-expectations, scikit-learn) only when a build runs: --help stays fast
+    import duckdb
+
+    from metanprom.build import format_summary, run_build
+    from metanprom.dbt_runner import DbtError
+    from metanprom.extract import ExtractError, shorten
+    from metanprom.guards import BuildError
+    from metanprom.paths import Paths
+    from metanprom.quality import DataQualityError
+
     extract = args.extract or os.environ.get("METANPROM_EXTRACT") or None
     published = Paths.from_env().published_db
     try:
-        report = run_build(extract)
+        report = run_build(extract, split_dbt=args.split_dbt, timings=args.timings)
     except (ExtractError, DbtError, DataQualityError, BuildError) as error:
         return _stopped(str(error), published, args.debug)
     except MemoryError:
@@ -49,8 +51,6 @@ def _stopped(message: str, published: object, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     print(f"\nerror: {message}", file=sys.stderr)
-    from pathlib import Path
-
     path = Path(str(published))
     state = "was left unchanged" if path.exists() else "was not created"
     print(f"The published warehouse {path} {state}.", file=sys.stderr)
@@ -58,6 +58,7 @@ def _stopped(message: str, published: object, debug: bool) -> int:
 
 
 def _engines(args: argparse.Namespace) -> int:
+    from metanprom.dbt_runner import DbtError
     from metanprom.engines import EngineError, run_engines
 
     try:
@@ -80,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         "--extract", help="CSV extract to build from (default: $METANPROM_EXTRACT, else the shipped seed)"
     )
     build.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+    build.add_argument(
+        "--split-dbt", action="store_true", help="run dbt models and tests as two timed stages (the benchmark does)"
+    )
+    build.add_argument("--timings", type=Path, help="write the seconds of each stage to this JSON file")
     build.set_defaults(handler=_build)
     engines = commands.add_parser(
         "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"

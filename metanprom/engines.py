@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from metanprom.compare import TableComparison, compare_marts
-from metanprom.dbt import DbtResults, run_dbt
+from metanprom.dbt_runner import DbtResults, run_dbt
 from metanprom.paths import REPO_ROOT
 from metanprom.risk import run_risk
-from metanprom.stability import run_stability
-from metanprom.stat_tests import run_step
+from metanprom.stats.stability import run_stability
+from metanprom.stats.step import run_step
 from metanprom.warehouse import Warehouse, open_duckdb, open_postgres, open_spark
 
 ENGINES = ("postgres", "spark")

@@ -17,7 +17,7 @@ LAYERS = ("staging", "intermediate", "marts")
 
 
 def layer_of(node: dict[str, Any]) -> str | None:
-    """The layer of a model node (its first folder under models/), or None for other nodes."""
+    """Return the layer of a model node (its first folder under models/), or None for other nodes."""
     if node.get("resource_type") != "model":
         return None
     folder = Path(node["original_file_path"]).parts[1:2]

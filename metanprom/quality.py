@@ -1,19 +1,15 @@
-"""Data-quality checks with great-expectations on the raw, staging and mart tables.
+"""Data-quality checks with great-expectations: drift, and the Python step's table.
 
-Tables are read from DuckDB into pandas frames (GX's SQL datasource returns nothing for
-DuckDB) and validated in one checkpoint that writes Data Docs. Each expectation carries a
-severity in its ``meta``:
+Keys, ranges and row reconciliation are dbt tests (every row, every build); great-expectations
+does what they do not: it watches drift with ``mostly`` (missing balances and ages, the churn
+rate, new cities: severity ``warn``, listed in the build summary, the build goes on), checks the
+statistical step's table, which is written after dbt (severity ``error``: the build stops before
+publication), and writes the reports. Thresholds are vars (``dq_*`` in dbt_project.yml); the
+hypotheses come from seed analysis_plan.
 
-* ``error`` guards correctness (keys unique, ranges, rates in [0, 1], buckets partition all
-  clients, ...): a failure stops the build before publication;
-* ``warn`` watches drift (missing-value rates, the churn rate, new cities): a failure is listed
-  in the build summary and the build goes on.
-
-Checks that must hold on every row at any size (row counts reconcile, keys unique, at least one
-client) are pushed down to SQL ("warehouse totals") and validated as one computed row. Column
-checks run on the table itself up to ``max_rows`` rows (the shipped extract: every row) and on a
-reproducible sample above that (DuckDB reservoir sample, fixed seed); the summary page says
-which. Ranges and keys on every row are also checked by the dbt tests.
+Tables are read from DuckDB into pandas frames (GX's SQL datasource returns nothing for DuckDB),
+up to ``max_rows`` rows and on a reproducible sample above that (DuckDB reservoir sample, fixed
+seed); the summary page says which.
 """
 
 from __future__ import annotations
@@ -35,19 +31,10 @@ import great_expectations as gx  # noqa: E402  (after the analytics switch)
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from metanprom.db import connect
-from metanprom.extract import EXPECTED_COLUMNS, shorten  # noqa: E402
+from metanprom.extract import shorten  # noqa: E402
+from metanprom.paths import dbt_vars  # noqa: E402
 
 ERROR, WARN = "error", "warn"
-CONTRACT_HYPOTHESES = [
-    "income_churned_vs_retained",
-    "income_1_vs_2_products",
-    "score_by_products",
-    "balance_churned_vs_retained",
-    "age_churned_vs_retained",
-    "score_churned_vs_retained",
-    "activity_churn",
-    "credit_card_churn",
-]
 
 
 class DataQualityError(Exception):
@@ -90,8 +77,25 @@ def _escaped(values: list[str]) -> list[str]:
     return [html.escape(value) for value in values]
 
 
-def _suites(clients: int, known_cities: list[str]) -> dict[str, list[Any]]:
-    """Return the expectations by the frame they validate (suite name = the table)."""
+@dataclass
+class Suite:
+    """One great-expectations suite: the query giving its frame and its expectations.
+
+    ``sample`` says whether a large table may be validated on a reservoir sample (a table read
+    as is) or is always read whole (a small computed frame).
+    """
+
+    name: str
+    query: str
+    expectations: list[Any]
+    sample: bool = True
+
+
+def _suites(known_cities: list[str], hypotheses: list[str], variables: dict[str, Any]) -> list[Suite]:
+    """Return the suites: drift (``mostly``, severity warn) and the Python step's table.
+
+    dbt tests check keys, ranges and row reconciliation on every row; these are not repeated here.
+    """
     E = gx.expectations  # noqa: N806
 
     def err(**meta: Any) -> dict[str, Any]:
@@ -100,141 +104,62 @@ def _suites(clients: int, known_cities: list[str]) -> dict[str, list[Any]]:
     def warn(**meta: Any) -> dict[str, Any]:
         return {"meta": {"severity": WARN, **meta}}
 
-    def rate_checks() -> list[Any]:
-        return [
-            E.ExpectColumnValuesToBeBetween(column="churn_rate", min_value=0, max_value=1, **err()),
-            E.ExpectColumnValuesToBeBetween(column="ci_low", min_value=0, max_value=1, **err()),
-            E.ExpectColumnValuesToBeBetween(column="ci_high", min_value=0, max_value=1, **err()),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="churn_rate", column_B="ci_low", or_equal=True, **err()),
-            E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="ci_high", column_B="churn_rate", or_equal=True, **err()
-            ),
-        ]
-
-    return {
-        "raw.bank_scrooge": [
-            E.ExpectTableColumnsToMatchSet(column_set=list(EXPECTED_COLUMNS), exact_match=True, **err()),
-            E.ExpectTableRowCountToBeBetween(min_value=1, **err()),
-        ],
-        "warehouse totals (SQL, every row)": [
-            E.ExpectColumnPairValuesToBeEqual(column_A="raw_rows", column_B="staging_rows", **err()),
-            E.ExpectColumnPairValuesToBeEqual(column_A="raw_rows", column_B="accepted_plus_rejected", **err()),
-            E.ExpectColumnValuesToBeBetween(column="repeated_source_rows", min_value=0, max_value=0, **err()),
-            E.ExpectColumnValuesToBeBetween(column="repeated_client_keys", min_value=0, max_value=0, **err()),
-            E.ExpectColumnValuesToBeBetween(column="accepted_clients", min_value=1, **err()),
-        ],
-        "staging.stg_clients": [
-            E.ExpectColumnValuesToNotBeNull(column="source_row_number", **err()),
-            # drift: about 23 % of balances and 0.3 % of ages are missing in the shipped extract
-            E.ExpectColumnValuesToBeNull(column="balance", mostly=0.15, **warn(expected="15-30 % missing")),
-            E.ExpectColumnValuesToNotBeNull(column="balance", mostly=0.70, **warn(expected="15-30 % missing")),
-            E.ExpectColumnValuesToNotBeNull(column="age", mostly=0.99, **warn(expected="at most 1 % missing")),
-        ],
-        "staging.stg_clients (column types)": [
-            E.ExpectColumnPairValuesToBeEqual(column_A="data_type", column_B="expected_type", **err()),
-            E.ExpectTableRowCountToBeBetween(min_value=len(STAGING_TYPES), **err()),
-        ],
-        "marts.dim_clients": [
-            E.ExpectColumnValuesToBeUnique(column="client_key", **err()),
-            E.ExpectColumnValuesToNotBeNull(column="client_key", **err()),
-            E.ExpectColumnValuesToBeBetween(column="age", min_value=18, max_value=100, **err()),
-            E.ExpectColumnValuesToBeBetween(column="score", min_value=1, max_value=1000, **err()),
-            E.ExpectColumnValuesToBeBetween(column="equity", min_value=0, max_value=10, **err()),
-            E.ExpectColumnValuesToBeBetween(column="products", min_value=0, max_value=10, **err()),
-            E.ExpectColumnValuesToBeBetween(column="balance", min_value=0, **err()),
-            E.ExpectColumnValuesToBeBetween(column="est_salary", min_value=0, strict_min=True, **err()),
-            E.ExpectColumnValuesToBeInSet(column="gender", value_set=_escaped(["М", "Ж"]), **err()),
-            E.ExpectColumnValuesToBeInSet(column="product_segment", value_set=["0", "1", "2", "3", "4+"], **err()),
-            E.ExpectColumnValuesToNotBeNull(column="is_churned", **err()),
-            E.ExpectColumnValuesToBeInSet(
-                column="city", value_set=_escaped(known_cities), **warn(expected="a known branch")
-            ),
-            E.ExpectColumnMeanToBeBetween(
-                column="churned_as_number", min_value=0.10, max_value=0.30, **warn(expected="churn 10-30 %")
-            ),
-        ],
-        "marts.churn_by_feature": [
-            E.ExpectCompoundColumnsToBeUnique(column_list=["feature", "bucket"], **err()),
-            *rate_checks(),
-        ],
-        "marts.churn_by_feature (totals per feature)": [
-            E.ExpectColumnValuesToBeBetween(column="clients", min_value=clients, max_value=clients, **err()),
-            E.ExpectTableRowCountToBeBetween(min_value=10, **err()),
-        ],
-        "marts.churn_signals": [E.ExpectColumnValuesToBeUnique(column="signal_id", **err()), *rate_checks()],
-        "marts.product_segments": [E.ExpectColumnValuesToBeUnique(column="product_segment", **err()), *rate_checks()],
-        "marts.churn_segments": [
-            E.ExpectColumnValuesToBeUnique(column="segment_id", **err()),
-            E.ExpectColumnValuesToBeUnique(column="priority", **err()),
-            *rate_checks(),
-        ],
-        "marts.stat_tests": [
-            E.ExpectColumnValuesToBeBetween(column="p_value", min_value=0, max_value=1, **err()),
-            E.ExpectColumnValuesToBeBetween(column="p_value_adjusted", min_value=0, max_value=1, **err()),
-            E.ExpectColumnDistinctValuesToContainSet(column="hypothesis_id", value_set=CONTRACT_HYPOTHESES, **err()),
-        ],
-    }
+    balance_low, balance_high = (float(x) for x in variables["dq_balance_missing_share"])
+    age_max = float(variables["dq_age_missing_max"])
+    churn_low, churn_high = (float(x) for x in variables["dq_churn_rate"])
+    balance_expected = f"{balance_low:.0%}-{balance_high:.0%} missing"
+    return [
+        Suite(
+            "staging.stg_clients",
+            "select balance, age from staging.stg_clients",
+            [
+                E.ExpectColumnValuesToBeNull(column="balance", mostly=balance_low, **warn(expected=balance_expected)),
+                E.ExpectColumnValuesToNotBeNull(
+                    column="balance", mostly=1 - balance_high, **warn(expected=balance_expected)
+                ),
+                E.ExpectColumnValuesToNotBeNull(
+                    column="age", mostly=1 - age_max, **warn(expected=f"at most {age_max:.0%} missing")
+                ),
+            ],
+        ),
+        Suite(
+            "marts.dim_clients",
+            "select city, case when is_churned then 1.0 else 0.0 end as churned_as_number from marts.dim_clients",
+            [
+                E.ExpectColumnValuesToBeInSet(
+                    column="city", value_set=_escaped(known_cities), **warn(expected="a known branch (seed ref_cities)")
+                ),
+                E.ExpectColumnMeanToBeBetween(
+                    column="churned_as_number",
+                    min_value=churn_low,
+                    max_value=churn_high,
+                    **warn(expected=f"churn {churn_low:.0%}-{churn_high:.0%}"),
+                ),
+            ],
+        ),
+        Suite(
+            "marts.stat_tests",
+            "select * from marts.stat_tests",
+            [
+                E.ExpectColumnValuesToBeBetween(column="p_value", min_value=0, max_value=1, **err()),
+                E.ExpectColumnValuesToBeBetween(column="p_value_adjusted", min_value=0, max_value=1, **err()),
+                E.ExpectColumnDistinctValuesToContainSet(
+                    column="hypothesis_id", value_set=hypotheses, **err(expected="every hypothesis of the plan")
+                ),
+            ],
+            sample=False,
+        ),
+    ]
 
 
-STAGING_TYPES = {
-    "source_row_number": "BIGINT",
-    "user_id": "BIGINT",
-    "city": "VARCHAR",
-    "gender": "VARCHAR",
-    "age": "INTEGER",
-    "score": "INTEGER",
-    "equity": "INTEGER",
-    "balance": "DOUBLE",
-    "products": "INTEGER",
-    "has_credit_card": "BOOLEAN",
-    "is_active": "BOOLEAN",
-    "is_churned": "BOOLEAN",
-    "est_salary": "DOUBLE",
-    "is_age_missing": "BOOLEAN",
-    "is_balance_missing": "BOOLEAN",
-    "is_duplicate_user_id": "BOOLEAN",
-}
-_EXPECTED_TYPES = " union all ".join(
-    f"select '{name}' as column_name, '{kind}' as expected_type" for name, kind in STAGING_TYPES.items()
-)
-_QUERIES = {
-    "warehouse totals (SQL, every row)": """
-        select
-            (select count(*) from raw.bank_scrooge) as raw_rows,
-            (select count(*) from staging.stg_clients) as staging_rows,
-            (select count(*) from marts.dim_clients) + (select count(*) from marts.rejected_rows) as accepted_plus_rejected,
-            (select count(*) from marts.dim_clients) as accepted_clients,
-            (select count(*) - count(distinct source_row_number) from staging.stg_clients) as repeated_source_rows,
-            (select count(*) - count(distinct client_key) from marts.dim_clients) as repeated_client_keys
-    """,
-    "staging.stg_clients (column types)": (
-        f"select expected.column_name, expected.expected_type, columns.data_type from ({_EXPECTED_TYPES}) as expected "
-        "left join information_schema.columns as columns on columns.table_schema = 'staging' "
-        "and columns.table_name = 'stg_clients' and columns.column_name = expected.column_name"
-    ),
-    "raw.bank_scrooge": "select * from raw.bank_scrooge",
-    "staging.stg_clients": "select * from staging.stg_clients",
-    "marts.dim_clients": "select *, case when is_churned then 1.0 else 0.0 end as churned_as_number from marts.dim_clients",
-    "marts.churn_by_feature": "select * from marts.churn_by_feature",
-    "marts.churn_by_feature (totals per feature)": (
-        "select feature, sum(clients) as clients, sum(churners) as churners from marts.churn_by_feature group by feature"
-    ),
-    "marts.churn_signals": "select * from marts.churn_signals",
-    "marts.product_segments": "select * from marts.product_segments",
-    "marts.churn_segments": "select * from marts.churn_segments",
-    "marts.stat_tests": "select * from marts.stat_tests",
-}
-
-
-def _frame(con: duckdb.DuckDBPyConnection, name: str, max_rows: int, sampled: dict[str, int]) -> pd.DataFrame:
-    query = _QUERIES[name]
-    if "(" in name:  # a computed frame (totals, types): small, never sampled
-        rows = 0
-    else:
-        row = con.execute(f"select count(*) from {name}").fetchone()
+def _frame(con: duckdb.DuckDBPyConnection, suite: Suite, max_rows: int, sampled: dict[str, int]) -> pd.DataFrame:
+    query = suite.query
+    rows = 0
+    if suite.sample:
+        row = con.execute(f"select count(*) from {suite.name}").fetchone()
         rows = int(row[0]) if row else 0
     if rows > max_rows:
-        sampled[name] = max_rows
+        sampled[suite.name] = max_rows
         query = f"{query} using sample reservoir({max_rows} rows) repeatable (42)"
     frame = con.execute(query).df()
     # Data Docs put data values into HTML unescaped: hand GX escaped text (value sets are escaped alike).
@@ -275,12 +200,13 @@ def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> Qualit
     )
     source = context.data_sources.add_or_update_pandas("warehouse")
     with connect(db_path, read_only=True) as con:
-        clients = int(con.execute("select count(*) from marts.dim_clients").fetchone()[0])  # type: ignore[index]
         known_cities = [str(r[0]) for r in con.execute("select city from raw.ref_cities").fetchall()]
-        suites = _suites(clients, known_cities)
-        frames = {name: _frame(con, name, max_rows, report.sampled) for name in suites}
-    for name, expectations in suites.items():
-        slug = name.replace(" ", "_").replace("(", "").replace(")", "")
+        hypotheses = [str(r[0]) for r in con.execute("select hypothesis_id from raw.analysis_plan").fetchall()]
+        suites = _suites(known_cities, hypotheses, dbt_vars())
+        frames = {suite.name: _frame(con, suite, max_rows, report.sampled) for suite in suites}
+    for suite_spec in suites:
+        name, expectations = suite_spec.name, suite_spec.expectations
+        slug = name.replace(" ", "_")
         asset = source.add_dataframe_asset(slug)
         batch = asset.add_batch_definition_whole_dataframe("all")
         suite = context.suites.add_or_update(gx.ExpectationSuite(name=slug))

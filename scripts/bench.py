@@ -80,11 +80,12 @@ def run(sizes: list[int], seed: int, out: Path) -> str:
                 DBT_TARGET_PATH=str(work / "target"),
                 DBT_LOG_PATH=str(work / "logs"),
                 METANPROM_EXTRACT=str(extract),
-                METANPROM_SPLIT_DBT="1",
-                METANPROM_TIMINGS=str(work / "timings.json"),
             )
             print(f"==> {size:,} clients: pipeline", flush=True)
-            pipeline = _measured([sys.executable, "-m", "metanprom", "build"], env)
+            pipeline = _measured(
+                [sys.executable, "-m", "metanprom", "build", "--split-dbt", "--timings", str(work / "timings.json")],
+                env,
+            )
             if pipeline["returncode"] != 0:
                 raise SystemExit(f"pipeline failed at {size:,} clients:\n{pipeline['stderr']}")
             stages = json.loads((work / "timings.json").read_text(encoding="utf-8"))

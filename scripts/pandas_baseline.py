@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
-from metanprom.paths import dbt_vars
+from metanprom.paths import REPO_ROOT, dbt_vars
 
 MISSING = "missing"
 NUMERIC_RULES = {
@@ -63,11 +64,15 @@ WHOLE = {"age", "score"}
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of k successes in n trials."""
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    """Wilson score interval of k successes in n trials (statsmodels), at the var's z."""
+    alpha = 2 * stats.norm.sf(z)
+    low, high = proportion_confint(np.asarray(k), np.asarray(n), alpha=alpha, method="wilson")
+    return np.asarray(low), np.asarray(high)
+
+
+def accepted_genders() -> list[str]:
+    """The accepted gender codes: seed ref_genders, the list dbt's rule reads."""
+    return pd.read_csv(REPO_ROOT / "seeds" / "ref_genders.csv", dtype=str)["gender"].tolist()
 
 
 def round_significant(value: float, digits: int) -> float:
@@ -109,7 +114,7 @@ def clean(frame: pd.DataFrame, v: dict[str, Any]) -> tuple[pd.DataFrame, pd.Data
             violations[f"{column}: outside the plausible range"] = (number < v[low]) | (number > v[high])
     for column in ("city", "gender"):
         violations[f"{column}: missing"] = frame[column].isna()
-    violations["gender: not an accepted value"] = frame["gender"].notna() & ~frame["gender"].isin(["М", "Ж"])
+    violations["gender: not an accepted value"] = frame["gender"].notna() & ~frame["gender"].isin(accepted_genders())
     broken = pd.DataFrame(violations)
     value_rejected = broken.any(axis=1).to_numpy()
     repeated = np.zeros(len(frame), dtype=bool)

@@ -389,3 +389,25 @@ def test_rebuild_while_a_bi_reader_holds_the_warehouse(shipped_build, tmp_path):
     finally:
         reader.kill()
         reader.wait()
+
+
+def test_browser_wilson_matches_statsmodels(tmp_path):
+    """The dashboard recomputes intervals for filtered views in JavaScript: same bounds as statsmodels."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    script = (REPO_ROOT / "metanprom" / "templates" / "dashboard.js").read_text(encoding="utf-8")
+    source = re.search(r"^function wilson\(k, n\) \{.*?^\}", script, re.S | re.M).group(0)
+    cases = [(0, 1), (1, 1), (0, 30), (3, 7), (5, 5), (182, 1000), (1820, 10000), (1, 10000)]
+    page = tmp_path / "wilson.html"
+    page.write_text(
+        "<html><body><script>const Z = 1.959963984540054;\n"
+        f"{source}\nconst cases = {json.dumps(cases)};\n"
+        "document.body.setAttribute('data-out', JSON.stringify(cases.map(([k, n]) => wilson(k, n))));"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    dom = chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
+    bounds = json.loads(re.search(r"data-out=\"([^\"]*)\"", dom).group(1).replace("&quot;", '"'))
+    for (k, n), (low, high) in zip(cases, bounds, strict=True):
+        expected = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert (low, high) == (pytest.approx(expected[0], abs=1e-12), pytest.approx(expected[1], abs=1e-12)), (k, n)

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from metanprom.stability import segment_stability
+from metanprom.stats.stability import segment_stability
 
 
 def _segments(build):
@@ -120,10 +120,18 @@ def test_stability_recognises_a_fragile_segment():
     # aggregate the clients into patterns, as run_stability does in SQL
     keys, counts = np.unique(np.column_stack([churned, membership]), axis=0, return_counts=True)
     result = segment_stability(
-        counts, keys[:, 0].astype(bool), keys[:, 1:].astype(bool), min_share=0.05, min_lift=2.0, resamples=100, seed=1
+        counts,
+        keys[:, 0].astype(bool),
+        keys[:, 1:].astype(bool),
+        min_share=0.05,
+        min_lift=2.0,
+        resamples=100,
+        seed=1,
+        stable_share=0.8,
     )
     assert result[0]["pass_share"] == 1.0
     assert result[1]["pass_share"] < result[0]["pass_share"]
+    assert [row["is_stable"] for row in result] == [True, result[1]["pass_share"] >= 0.8]
 
 
 @pytest.mark.parametrize(

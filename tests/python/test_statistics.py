@@ -8,15 +8,14 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from metanprom.stat_tests import StatConfig, run_tests
-from metanprom.statistics import (
+from metanprom.stats.methods import (
     TestResult,
     compare_k_groups,
     compare_proportions,
     compare_two_groups,
-    holm,
     rank_biserial_interval,
 )
+from metanprom.stats.step import StatConfig, run_tests
 
 CONTRACT_IDS = {
     "income_churned_vs_retained",
@@ -97,12 +96,6 @@ def test_holm_is_consistent(shipped_build):
     assert all(r["reject_null"] == (r["p_value_adjusted"] < 0.05) for r in primary)
 
 
-def test_holm_on_a_hand_checked_list():
-    # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> monotone 0.06
-    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # 0.5 * 2 = 1.0, then monotone
-
-
 def test_newcombe_interval_and_z_match_statsmodels():
     z_row, chi_row = compare_proportions(_base(), 56, 70, 48, 80)
     low, high = confint_proportions_2indep(56, 70, 48, 80, method="newcomb", compare="diff")
@@ -177,7 +170,7 @@ def test_report_is_plain_language(shipped_build):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mann_whitney_from_counts_equals_scipy(seed):
-    from metanprom.statistics import mann_whitney_u
+    from metanprom.stats.methods import mann_whitney_u
 
     rng = np.random.default_rng(seed)
     a = rng.integers(640, 1000, 3_000).astype(float)

@@ -1,6 +1,6 @@
-"""Statistical tests on numpy arrays: two-group comparisons, k groups, proportions, Holm.
+"""Statistical tests on numpy arrays: two-group comparisons, k groups, proportions.
 
-Pure numpy/scipy, no database: :mod:`metanprom.stat_tests` reads the marts through any DB-API
+numpy, scipy and statsmodels, no database: :mod:`metanprom.stats.step` reads the marts through any DB-API
 connection and calls these. Every resampling uses a fixed seed, so the same arrays give the
 same results. A comparison that cannot be computed (a group of 0 or 1 values, no variance)
 returns a row marked ``testable = False`` with the reason, never raises.
@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 Z_95 = float(stats.norm.ppf(0.975))
 
@@ -219,22 +220,11 @@ def compare_two_groups(
     return [mw, welch]
 
 
-def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
-    """Wilson 95 % score interval of a proportion."""
-    p = successes / trials
-    denominator = 1 + Z_95**2 / trials
-    centre = (p + Z_95**2 / (2 * trials)) / denominator
-    half = Z_95 * np.sqrt(p * (1 - p) / trials + Z_95**2 / (4 * trials**2)) / denominator
-    low = 0.0 if successes <= 0 else max(0.0, float(centre - half))
-    high = 1.0 if successes >= trials else min(1.0, float(centre + half))
-    return low, high
-
-
 def compare_proportions(base: TestResult, x_a: int, n_a: int, x_b: int, n_b: int) -> list[TestResult]:
     """Two-proportion z test (pooled, primary) and chi-square (no continuity correction).
 
     Effect: risk difference p_a - p_b with Newcombe's hybrid score 95 % CI; difference columns:
-    risk ratio p_a / p_b with a log (Katz) 95 % CI.
+    risk ratio p_a / p_b with a log (Katz) 95 % CI. All from statsmodels; chi-square from scipy.
     """
     base.n_a, base.n_b = n_a, n_b
     z_row = TestResult(**{**base.as_row(), "test": "two_proportion_z", "is_primary": True})
@@ -252,23 +242,16 @@ def compare_proportions(base: TestResult, x_a: int, n_a: int, x_b: int, n_b: int
     if pooled in (0.0, 1.0):
         reason = "not testable: every client has the same outcome"
         return [_untestable(z_row, reason), _untestable(chi_row, reason)]
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    z = (p_a - p_b) / se
-    low_a, high_a = wilson_interval(x_a, n_a)
-    low_b, high_b = wilson_interval(x_b, n_b)
-    difference = p_a - p_b
-    rd_low = difference - np.sqrt((p_a - low_a) ** 2 + (high_b - p_b) ** 2)
-    rd_high = difference + np.sqrt((high_a - p_a) ** 2 + (p_b - low_b) ** 2)
+    z, p_z = proportions_ztest([x_a, x_b], [n_a, n_b])  # pooled variance under H0
+    rd_low, rd_high = confint_proportions_2indep(x_a, n_a, x_b, n_b, compare="diff", method="newcomb")
     for row in (z_row, chi_row):
-        row.effect_size_name, row.effect_size = "risk_difference", float(difference)
+        row.effect_size_name, row.effect_size = "risk_difference", float(p_a - p_b)
         row.ci_low, row.ci_high = float(rd_low), float(rd_high)
         if x_a > 0 and x_b > 0:
-            ratio = p_a / p_b
-            log_se = np.sqrt(1 / x_a - 1 / n_a + 1 / x_b - 1 / n_b)
-            row.difference_name, row.difference = "risk_ratio", float(ratio)
-            row.difference_ci_low = float(np.exp(np.log(ratio) - Z_95 * log_se))
-            row.difference_ci_high = float(np.exp(np.log(ratio) + Z_95 * log_se))
-    z_row.statistic, z_row.p_value = float(z), float(2 * stats.norm.sf(abs(z)))
+            ratio_low, ratio_high = confint_proportions_2indep(x_a, n_a, x_b, n_b, compare="ratio", method="log")
+            row.difference_name, row.difference = "risk_ratio", float(p_a / p_b)
+            row.difference_ci_low, row.difference_ci_high = float(ratio_low), float(ratio_high)
+    z_row.statistic, z_row.p_value = float(z), float(p_z)
     table = np.array([[x_a, n_a - x_a], [x_b, n_b - x_b]])
     chi2, p_chi, _, _ = stats.chi2_contingency(table, correction=False)
     chi_row.statistic, chi_row.p_value = float(chi2), float(p_chi)
@@ -317,15 +300,3 @@ def compare_k_groups(
     base.ci_low, base.ci_high = (float(x) for x in np.percentile(boots, [2.5, 97.5]))
     base.checks = "; ".join(f"n_{name}={values.size}" for name, values in kept.items())
     return base
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm step-down adjusted p-values (monotone, capped at 1), in the input order."""
-    m = len(p_values)
-    order = np.argsort(p_values, kind="stable")
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[index]))
-        adjusted[index] = running
-    return [float(x) for x in adjusted]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from metanprom.paths import dbt_vars
-from metanprom.stat_tests import StatConfig
+from metanprom.stats.step import StatConfig
 from metanprom.warehouse import Warehouse
 
 COLUMNS = {
@@ -28,12 +28,13 @@ COLUMNS = {
 }
 
 
-def _thresholds() -> tuple[float, float, int]:
+def _thresholds() -> tuple[float, float, int, float]:
     variables = dbt_vars()
     return (
-        float(variables.get("segment_min_client_share", 0.05)),
-        float(variables.get("segment_min_lift", 2.0)),
-        int(variables.get("segment_bootstrap_resamples", 200)),
+        float(variables["segment_min_client_share"]),
+        float(variables["segment_min_lift"]),
+        int(variables["segment_bootstrap_resamples"]),
+        float(variables["segment_stable_share"]),
     )
 
 
@@ -46,6 +47,7 @@ def segment_stability(
     min_lift: float,
     resamples: int,
     seed: int,
+    stable_share: float,
 ) -> list[dict[str, float]]:
     """Bootstrap pass share and 95 % percentile intervals of each segment's churn rate and lift.
 
@@ -77,7 +79,7 @@ def segment_stability(
             "churn_rate_ci_high": float(rate_high[k]),
             "lift_ci_low": float(lift_low[k]),
             "lift_ci_high": float(lift_high[k]),
-            "is_stable": bool(share[k] >= 0.8),
+            "is_stable": bool(share[k] >= stable_share),
         }
         for k in range(member.shape[1])
     ]
@@ -86,7 +88,7 @@ def segment_stability(
 def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> list[dict[str, Any]]:
     """Aggregate clients into (churn, membership) patterns in SQL, bootstrap them, write the table."""
     config = config or StatConfig.from_dbt_project()
-    min_share, min_lift, resamples = _thresholds()
+    min_share, min_lift, resamples, stable_share = _thresholds()
     segment_ids = [
         row[0] for row in warehouse.fetch("select distinct segment_id from marts.churn_segments order by segment_id")
     ]
@@ -112,7 +114,14 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
     rows: list[dict[str, Any]] = []
     if segment_ids:  # no segment selected (e.g. no churners): an empty table, not an error
         found = segment_stability(
-            counts, churned, membership, min_share=min_share, min_lift=min_lift, resamples=resamples, seed=config.seed
+            counts,
+            churned,
+            membership,
+            min_share=min_share,
+            min_lift=min_lift,
+            resamples=resamples,
+            seed=config.seed,
+            stable_share=stable_share,
         )
         rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, found, strict=True)]
     warehouse.replace_table(

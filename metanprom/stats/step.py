@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from statsmodels.stats.multitest import multipletests
 
 from metanprom.paths import REPO_ROOT, settings_from_vars
-from metanprom.statistics import (
+from metanprom.stats.methods import (
     TestResult,
     compare_k_groups,
     compare_proportions,
     compare_two_groups,
-    holm,
 )
 from metanprom.warehouse import Warehouse
 
@@ -301,8 +301,8 @@ def apply_plan(rows: list[TestResult], plan: dict[str, PlannedTest]) -> None:
 def _adjust(rows: list[TestResult], alpha: float) -> None:
     """Holm over the family of primary tests; reject_null on the adjusted p only, reject_null_raw on the raw p."""
     primary = [row for row in rows if row.is_primary and row.testable and row.p_value is not None]
-    for row, adjusted in zip(primary, holm([row.p_value for row in primary]), strict=True):
-        row.p_value_adjusted = adjusted
+    for row, adjusted in zip(primary, multipletests([row.p_value for row in primary], method="holm")[1], strict=True):
+        row.p_value_adjusted = float(adjusted)
     for row in rows:
         row.reject_null = None if row.p_value_adjusted is None else bool(row.p_value_adjusted < alpha)
         row.reject_null_raw = None if row.p_value is None or not row.testable else bool(row.p_value < alpha)
@@ -351,7 +351,7 @@ def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str
                 max_size=config.max_resample_size,
             )[0]
             results.append(mw)
-    adjusted = holm([row.p_value if row.p_value is not None else 1.0 for row in results])
+    adjusted = multipletests([row.p_value if row.p_value is not None else 1.0 for row in results], method="holm")[1]
     return [
         {
             "hypothesis_id": row.hypothesis_id,
@@ -362,7 +362,7 @@ def _posthoc(groups: dict[str, np.ndarray], config: StatConfig) -> list[dict[str
             "test": row.test,
             "statistic": row.statistic,
             "p_value": row.p_value,
-            "p_value_holm": p_holm,
+            "p_value_holm": float(p_holm),
             "reject_null": bool(p_holm < config.alpha),
             "effect_size_name": row.effect_size_name,
             "effect_size": row.effect_size,
