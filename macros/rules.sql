@@ -2,9 +2,16 @@
     column and the rule, or null when the value passes. Reasons carry no data values, so
     they can be counted by reason; the raw values sit next to them in marts.rejected_rows. -#}
 
-{#- True when stg_clients.empty_columns lists the column (the extract's value was empty). -#}
+{#- The stg_clients flag telling that the column's value was empty in the extract: age and
+    balance have the contract's is_age_missing / is_balance_missing, the others is_<column>_empty. -#}
 {% macro is_empty_column(column_name) -%}
-    coalesce(', ' || empty_columns || ',' like '%, {{ column_name }},%', false)
+    {%- if column_name in ('age', 'balance') -%}is_{{ column_name }}_missing{%- else -%}is_{{ column_name }}_empty{%- endif -%}
+{%- endmacro %}
+
+
+{#- Extract columns that get an is_<column>_empty flag in stg_clients (all but age and balance). -#}
+{% macro empty_flag_columns() -%}
+    {{ return(extract_columns() | map(attribute=0) | reject('in', ['age', 'balance']) | list) }}
 {%- endmacro %}
 
 

@@ -62,7 +62,7 @@ def _engines(args: argparse.Namespace) -> int:
     from metanprom.engines import EngineError, run_engines
 
     try:
-        report = run_engines(args.engines.split(","))
+        report = run_engines(args.engines.split(","), args.report)
     except (EngineError, DbtError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 2
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     engines = commands.add_parser(
         "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"
     )
-    engines.add_argument("--engines", default="postgres,spark", help="comma-separated: postgres, spark")
+    engines.add_argument("--engines", default="postgres,spark", help="comma-separated: postgres, spark, spark-cluster")
+    engines.add_argument("--report", type=Path, help="where to write the Markdown report (default reports/engines.md)")
     engines.set_defaults(handler=_engines)
     args = parser.parse_args(argv)
     return int(args.handler(args))

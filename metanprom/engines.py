@@ -6,6 +6,8 @@
 2. PostgreSQL: a throwaway cluster (``initdb`` into a temp dir, listening on 127.0.0.1 only),
    the same three steps with ``--target postgres``, then the cluster is stopped and removed;
 3. Spark: a local session with a Derby metastore in a temp dir (``--target spark``);
+   ``spark-cluster``: the same target on a standalone master and two workers started as separate
+   processes (:mod:`metanprom.spark_cluster`), with the tasks each executor ran;
 4. every table of schema ``marts`` compared with DuckDB's (:mod:`metanprom.compare`).
 
 Each engine runs exactly the same SQL; the statistical step reads and writes through
@@ -20,6 +22,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +39,7 @@ from metanprom.stats.step import run_step
 from metanprom.warehouse import Warehouse, open_duckdb, open_postgres, open_spark
 
 ENGINES = ("postgres", "spark")
+KNOWN_ENGINES = (*ENGINES, "spark-cluster")
 T = TypeVar("T")
 
 
@@ -51,6 +55,9 @@ class EngineRun:
     seconds: dict[str, float] = field(default_factory=dict)
     dbt: DbtResults = field(default_factory=DbtResults)
     comparisons: list[TableComparison] = field(default_factory=list)
+    #: spark-cluster only: tasks run per executor id, summed over the applications (dbt and Python steps)
+    executor_tasks: dict[str, int] = field(default_factory=dict)
+    applications: int = 0
 
     @property
     def total_seconds(self) -> float:
@@ -212,6 +219,17 @@ class EnginesReport:
                 f"| {run.seconds.get('statistics', 0):.1f} | {run.total_seconds:.1f} "
                 f"| {run.dbt.count('model', 'success')} | {tests} |"
             )
+        for run in self.runs:
+            if run.executor_tasks:
+                lines += [
+                    "",
+                    f"## {run.target}: tasks per executor ({run.applications} Spark applications: dbt seed, "
+                    "dbt build, Python steps)",
+                    "",
+                    "| executor | tasks |",
+                    "|---|---|",
+                    *(f"| {executor} | {tasks:,} |" for executor, tasks in sorted(run.executor_tasks.items())),
+                ]
         for run in self.runs[1:]:
             equal = sum(c.equal for c in run.comparisons)
             lines += [
@@ -238,6 +256,36 @@ def compare_with(reference: Warehouse, other: Warehouse, run: EngineRun, tables:
         print(f"    {run.target} marts.{comparison.table}: {comparison.rows_other:,} rows, {verdict}")
 
 
+def _build_on_spark_cluster(work: Path, reference: Warehouse, tables: list[str]) -> EngineRun:
+    """Start a standalone master + 2 workers, build the spark target on it, compare, count tasks, stop."""
+    from metanprom.spark_cluster import StandaloneCluster, task_counts
+
+    events = work / "spark-cluster" / "events"
+    events.mkdir(parents=True)
+    with StandaloneCluster(work / "spark-cluster" / "daemons") as cluster:
+        print(f"    spark cluster: master {cluster.master_url}, {cluster.alive_workers()} workers alive "
+              f"after {cluster.startup_seconds:.1f} s", flush=True)  # fmt: skip
+        settings = {
+            "METANPROM_SPARK_DIR": str(work / "spark-cluster"),
+            "METANPROM_SPARK_MASTER": cluster.master_url,
+            "METANPROM_SPARK_EVENTS": str(events),
+            "PYSPARK_PYTHON": sys.executable,  # executors run Python for DataFrames made from Python rows
+        }
+        with environment(settings):
+            run = build_engine("spark", work, open_spark)
+            run.target = "spark-cluster"
+            other = open_spark()
+            compare_with(reference, other, run, tables)
+            other.close()
+    per_application = task_counts(events)
+    run.applications = len(per_application)
+    for tasks in per_application.values():
+        for executor, count in tasks.items():
+            run.executor_tasks[executor] = run.executor_tasks.get(executor, 0) + count
+    print(f"    tasks per executor: {run.executor_tasks} over {run.applications} applications", flush=True)
+    return run
+
+
 def run_engines(engines: Sequence[str] = ENGINES, report_path: Path | None = None) -> EnginesReport:
     """Build DuckDB (the reference) and each of ``engines``, compare, write the report."""
     report_path = report_path or REPO_ROOT / "reports" / "engines.md"
@@ -261,8 +309,10 @@ def run_engines(engines: Sequence[str] = ENGINES, report_path: Path | None = Non
                         other = open_spark()  # the statistics step's session, still running
                         compare_with(reference, other, run, tables)
                         other.close()
+                elif engine == "spark-cluster":
+                    run = _build_on_spark_cluster(work, reference, tables)
                 else:
-                    raise EngineError(f"unknown engine {engine!r}: use postgres or spark")
+                    raise EngineError(f"unknown engine {engine!r}: use {', '.join(KNOWN_ENGINES)}")
                 runs.append(run)
         finally:
             reference.close()

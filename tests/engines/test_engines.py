@@ -94,7 +94,7 @@ def test_every_mart_equals_duckdb(engine: str, request: pytest.FixtureRequest, m
     run, _ = request.getfixturevalue(engine)
     assert [c.table for c in run.comparisons] == mart_tables
     assert not _differences(run), "\n".join(_differences(run))
-    assert run.dbt.count("model", "success") == 31
+    assert run.dbt.count("model", "success") == 35
     assert run.dbt.count("test", "fail") == run.dbt.count("test", "error") == 0
 
 

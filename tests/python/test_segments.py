@@ -135,20 +135,36 @@ def test_stability_recognises_a_fragile_segment():
 
 
 @pytest.mark.parametrize(
-    "tampering",
+    ("singular_test", "tampering"),
     [
-        "delete from marts.churn_segment_members where client_key = "
-        "(select min(client_key) from marts.churn_segment_members where segment_id = 'S1')",
-        "update marts.churn_segments set churners = churners + 1 where segment_id = 'S2'",
+        (
+            "assert_segments_reproduce_from_dim_clients",
+            "delete from marts.churn_segment_members where client_key = "
+            "(select min(client_key) from marts.churn_segment_members where segment_id = 'S1')",
+        ),
+        (
+            "assert_segments_reproduce_from_dim_clients",
+            "update marts.churn_segments set churners = churners + 1 where segment_id = 'S2'",
+        ),
+        (
+            "assert_segment_coverage_counts_each_churner_once",
+            "update marts.churn_segments set cumulative_churners_reached = cumulative_churners_reached + churners "
+            "where priority = 2",
+        ),
+        (
+            "assert_retention_actions_match_signs",
+            "update raw.retention_actions set sign_value = 'Ростов ' where sign_value = 'Ростов'",
+        ),
+        ("assert_retention_actions_match_signs", "delete from raw.retention_actions where sign_feature = 'any'"),
     ],
 )
-def test_reproduction_test_catches_a_wrong_member_or_figure(shipped_build, tmp_path, tampering):
-    """Positive control for the dbt test that re-applies each segment's rule to dim_clients."""
+def test_singular_tests_catch_a_wrong_member_or_figure(shipped_build, tmp_path, singular_test, tampering):
+    """Positive controls: each singular dbt test passes on the build and fails once the data is broken."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(shipped_build.db, copy)
     repo = Path(__file__).resolve().parents[2]
     dbt = str(Path(sys.executable).with_name("dbt"))
-    command = [dbt, "test", "--select", "assert_segments_reproduce_from_dim_clients", "--profiles-dir", str(repo)]
+    command = [dbt, "test", "--select", singular_test, "--profiles-dir", str(repo)]
     env = {**os.environ, "METANPROM_DB": str(copy), "DBT_TARGET_PATH": str(tmp_path / "target")}
     env["DBT_LOG_PATH"] = str(tmp_path / "logs")
     clean = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)

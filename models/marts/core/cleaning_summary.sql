@@ -1,5 +1,6 @@
--- The cleaning contract, counted on the current extract: one row per anomaly with the
--- number of rows concerned and the decision taken (see the docs block cleaning_contract).
+-- The cleaning contract, counted on the current extract: the decisions are seed
+-- cleaning_decisions (business text, one home); this model counts the rows each one concerns.
+-- An anomaly in the seed without a count here gets a null row_count, which a test catches.
 with
 
 staged as (
@@ -12,6 +13,10 @@ clients as (
 
 rejected as (
     select * from {{ ref('rejected_rows') }}
+),
+
+decisions as (
+    select * from {{ ref('cleaning_decisions') }}
 ),
 
 staged_counts as (
@@ -36,64 +41,32 @@ client_counts as (
 ),
 
 rejected_counts as (
-    select count(*) as rejected from rejected
+    select count(*) as rejected_rows from rejected
 ),
 
-anomalies as (
-    select 1 as anomaly_order, 'extract_rows' as anomaly, extract_rows as row_count,
-        'counted' as decision, 'rows read from the extract' as note
+counts as (
+    -- one row, one column per anomaly of seed cleaning_decisions (named alike)
+    select *
     from staged_counts
-    union all
-    select 2, 'age_missing', age_missing, 'keep, flag is_age_missing',
-        'age is unknown for few clients; their other attributes are valid'
-    from staged_counts
-    union all
-    select 3, 'balance_missing', balance_missing, 'keep, flag is_balance_missing',
-        'almost all at equity 0-1 and rarely churned: "unknown balance" is itself informative'
-    from staged_counts
-    union all
-    select 4, 'balance_missing_churned', balance_missing_churned, 'keep',
-        'churners among the clients with unknown balance'
-    from staged_counts
-    union all
-    select 5, 'duplicate_user_id_rows', duplicate_user_id_rows, 'keep, flag is_duplicate_user_id',
-        'an id repeated in two cities is two different people: key by user_id + city'
-    from staged_counts
-    union all
-    select 6, 'zero_products', zero_products, 'keep, flag is_zero_products',
-        'product_segment 0; excluded from product comparisons by the analyses that need products >= 1'
-    from client_counts
-    union all
-    select 7, 'zero_balance', zero_balance, 'keep, flag is_zero_balance', 'a real, if rare, balance'
-    from client_counts
-    union all
-    select 8, 'balance_outliers', balance_outliers, 'keep, flag is_balance_outlier',
-        'balances above var balance_outlier_threshold: real wealthy clients, not trimmed'
-    from client_counts
-    union all
-    select 9, 'unknown_city', unknown_city, 'keep, warn',
-        'a city not in seed ref_cities: the bank may have opened a branch'
-    from client_counts
-    union all
-    select 10, 'rejected_rows', rejected, 'quarantine in marts.rejected_rows',
-        'rows that break a hard rule'
-    from rejected_counts
-    union all
-    select 11, 'accepted_clients', accepted_clients, 'marts.dim_clients', 'rows accepted as clients'
-    from client_counts
-    union all
-    select 12, 'churners', churners, 'counted', 'accepted clients with churn = 1'
-    from client_counts
+    cross join client_counts
+    cross join rejected_counts
 ),
 
 final as (
     select
-        anomaly_order,
-        anomaly,
-        cast(row_count as bigint) as row_count,
-        decision,
-        note
-    from anomalies
+        cast(decisions.anomaly_order as integer) as anomaly_order,
+        decisions.anomaly,
+        cast(case decisions.anomaly
+            {% for column in ['extract_rows', 'age_missing', 'balance_missing', 'balance_missing_churned',
+                              'duplicate_user_id_rows', 'zero_products', 'zero_balance', 'balance_outliers',
+                              'unknown_city', 'rejected_rows', 'accepted_clients', 'churners'] -%}
+            when '{{ column }}' then counts.{{ column }}
+            {% endfor -%}
+        end as bigint) as row_count,
+        decisions.decision,
+        decisions.note
+    from decisions
+    cross join counts
 )
 
 select * from final

@@ -24,6 +24,10 @@ overall as (
     select * from {{ ref('int_overall_churn') }}
 ),
 
+candidate_members as (
+    select * from {{ ref('int_segment_candidate_members') }}
+),
+
 selected as (
     select
         'S' || cast(selection.pick_order as {{ type_string() }}) as segment_id,
@@ -80,6 +84,29 @@ prioritised as (
     from selected
 ),
 
+pattern_first_priority as (
+    -- each sign pattern (a set of clients) reached by the selection, with the first priority reaching it
+    select
+        candidate_members.sign_pattern,
+        max(candidate_members.churners) as churners,
+        min(prioritised.priority) as first_priority
+    from candidate_members
+    inner join prioritised
+        on candidate_members.candidate_id = prioritised.candidate_id
+    group by candidate_members.sign_pattern
+),
+
+coverage as (
+    -- churners reached by the segments of this or a higher priority, each churner once
+    select
+        prioritised.segment_id,
+        sum(pattern_first_priority.churners) as cumulative_churners_reached
+    from prioritised
+    inner join pattern_first_priority
+        on pattern_first_priority.first_priority <= prioritised.priority
+    group by prioritised.segment_id
+),
+
 final as (
     select
         prioritised.segment_id,
@@ -94,9 +121,8 @@ final as (
         prioritised.lift,
         prioritised.churner_share,
         prioritised.new_churners,
-        cast(sum(prioritised.new_churners) over (order by prioritised.pick_order) as bigint) as cumulative_churners_reached,
-        cast(sum(prioritised.new_churners) over (order by prioritised.pick_order) as {{ type_double() }})
-            / overall.all_churners as cumulative_churner_share,
+        cast(coverage.cumulative_churners_reached as bigint) as cumulative_churners_reached,
+        cast(coverage.cumulative_churners_reached as {{ type_double() }}) / overall.all_churners as cumulative_churner_share,
         cast(prioritised.clients - prioritised.churners as bigint) as active_clients,
         cast(prioritised.churners as bigint) as churned_clients,
         prioritised.clients < {{ var('min_sample_clients') }} as is_small_sample,
@@ -110,6 +136,8 @@ final as (
         coalesce(recommendations.recommendation, 'Personal contact to learn why clients with these signs leave.') as recommendation
     from prioritised
     cross join overall
+    inner join coverage
+        on prioritised.segment_id = coverage.segment_id
     left join recommendations
         on prioritised.segment_id = recommendations.segment_id
 )

@@ -1,6 +1,6 @@
 -- One row per row of the extract: renamed, typed, flagged. Nothing is dropped here;
 -- values that do not parse become null and are turned into rejection reasons downstream
--- (empty_columns tells an empty value from one that does not parse). The raw texts are not
+-- (the is_<column>_empty flags tell an empty value from one that does not parse). The raw texts are not
 -- copied: marts.rejected_rows takes them from the raw layer for the rows it quarantines.
 -- Cities and genders are normalised (zero-width characters, white space, NFC) and matched to
 -- their reference seeds case-insensitively, so "ярославль" is Ярославль; a value that matches
@@ -94,11 +94,9 @@ flagged as (
         *,
         age_raw is null as is_age_missing,
         balance_raw is null as is_balance_missing,
-        nullif(concat_ws(', ',
-            {% for name, _ in extract_columns() -%}
-            case when {{ name }}_raw is null then '{{ name }}' end{{ ',' if not loop.last }}
-            {% endfor -%}
-        ), '') as empty_columns,
+        {% for name in empty_flag_columns() -%}
+        {{ name }}_raw is null as is_{{ name }}_empty,
+        {% endfor -%}
         coalesce(count(user_id) over (partition by user_id) > 1, false) as is_duplicate_user_id
     from typed
 ),
@@ -124,7 +122,9 @@ final as (
         is_city_lookalike,
         is_gender_lookalike,
         has_user_id_leading_zero,
-        empty_columns
+        {% for name in empty_flag_columns() -%}
+        is_{{ name }}_empty{{ ',' if not loop.last }}
+        {% endfor -%}
     from flagged
 )
 
