@@ -92,3 +92,28 @@
     quantile_disc({{ column }}, [{{ fractions | join(', ') }}])[{{ k }}] as q{{ k }}{{ ',' if not loop.last }}
     {% endfor %}
 {%- endmacro %}
+
+
+{#- Upper tail of the standard normal, P(Z >= z), portable (exp and sqrt only): Abramowitz and
+    Stegun 26.2.17, absolute error below 7.5e-8, relative error small in the far tail (the
+    density is a factor). Used for the one-sided test of a bucket against the overall rate. -#}
+{% macro normal_upper_tail(z) -%}
+    {%- set x = 'abs(' ~ z ~ ')' -%}
+    {%- set t = '(1.0e0 / (1.0e0 + 0.2316419e0 * ' ~ x ~ '))' -%}
+    {%- set tail = 'exp(-0.5e0 * ' ~ x ~ ' * ' ~ x ~ ') * 0.3989422804014327e0 * ' ~ t ~ ' * (0.319381530e0 + ' ~ t
+        ~ ' * (-0.356563782e0 + ' ~ t ~ ' * (1.781477937e0 + ' ~ t ~ ' * (-1.821255978e0 + ' ~ t ~ ' * 1.330274429e0))))' -%}
+    case when {{ z }} >= 0 then {{ tail }} else 1.0e0 - {{ tail }} end
+{%- endmacro %}
+
+
+{#- p-values adjusted over the family of every row of the relation (`method`: holm or bh),
+    given `p_value` and a deterministic `p_rank` (1 = smallest p) and `tests` (rows in the family). -#}
+{% macro adjusted_p_value(method) -%}
+    {%- if method == 'holm' -%}
+    least(1.0e0, max((tests - p_rank + 1) * p_value) over (order by p_rank rows between unbounded preceding and current row))
+    {%- elif method == 'bh' -%}
+    least(1.0e0, min(tests * p_value / p_rank) over (order by p_rank desc rows between unbounded preceding and current row))
+    {%- else -%}
+    {{ exceptions.raise_compiler_error("var sign_multiplicity must be holm or bh, not " ~ method) }}
+    {%- endif -%}
+{%- endmacro %}

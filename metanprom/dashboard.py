@@ -56,13 +56,18 @@ def collect(db_path: Path, warnings: list[str], reports_dir: Path | None = None)
         data: dict[str, Any] = {
             "segmentsByCell": _records(
                 con,
-                "select product_segment, segment_order, city, gender, clients, churners, churned_balance_total "
-                "from marts.product_segments_by_city_gender order by segment_order, city, gender",
+                "select cells.product_segment, cells.segment_order, cells.city, cells.gender, cells.clients, "
+                "cells.churners, cells.churned_balance_total, segments.is_churn_prone "
+                "from marts.product_segments_by_city_gender as cells inner join marts.product_segments as segments "
+                "on cells.product_segment = segments.product_segment order by cells.segment_order, cells.city, cells.gender",
             ),
             "featureCells": _records(
                 con,
-                "select feature, feature_order, bucket, bucket_order, city, gender, clients, churners "
-                "from marts.churn_by_feature_city_gender order by feature_order, bucket_order",
+                "select cells.feature, cells.feature_order, cells.bucket, cells.bucket_order, cells.city, cells.gender, "
+                "cells.clients, cells.churners, buckets.is_churn_prone "
+                "from marts.churn_by_feature_city_gender as cells inner join marts.churn_by_feature as buckets "
+                "on cells.feature = buckets.feature and cells.bucket = buckets.bucket "
+                "order by cells.feature_order, cells.bucket_order, cells.city, cells.gender",
             ),
             "signals": _records(
                 con,
@@ -121,7 +126,6 @@ def collect(db_path: Path, warnings: list[str], reports_dir: Path | None = None)
     data["builtAt"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     data["settings"] = {
         "minSample": int(variables.get("min_sample_clients", 30)),
-        "signalMinLift": float(variables.get("signal_min_lift", 1.2)),
         "wilsonZ": float(variables.get("wilson_z", 1.959963984540054)),
     }
     data["strings"] = page_dictionary()

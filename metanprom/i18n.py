@@ -95,7 +95,10 @@ PAGE_STRINGS: dict[str, tuple[str, str]] = {
     "products_title": ("Отток по числу продуктов", "Churn by number of products"),
     "products_label": ("продукт(ов)", "product(s)"),
     "features_title": ("Отток по признакам", "Churn by feature"),
-    "legend_prone": ("признак оттока (выше среднего по выбору)", "churn-prone (above the selection's rate)"),
+    "legend_prone": (
+        "признак оттока по всему банку (проверка с поправкой Холма)",
+        "churn sign for the whole bank (tested with Holm's correction)",
+    ),
     "legend_other": ("прочие", "other"),
     "legend_small": ("мало данных (n < {n}) — не оценивается", "too few clients (n < {n}) — not judged"),
     "overall": ("в среднем", "overall"),

@@ -156,12 +156,14 @@ function barChart(target, bars, overall, title) {
   target.appendChild(chart);
   target.appendChild(el("div", { class: "chart-foot" }, "┆ " + T("overall") + " " + fmtPct(overall)));
 }
-// churn-prone in the current view: the rule of marts.churn_signals applied to the filtered cells
-function judged(churners, clients, overall) {
+// a bar of the current view: its rate and interval from the filtered cells; coloured churn-prone
+// only when the bank-wide sign covers it (marts.churn_by_feature / product_segments decide, with
+// Holm over every bucket) and the filtered cell is not a small sample (greyed, n shown)
+function judged(churners, clients, bankWideProne) {
   const [low, high] = wilson(churners, clients);
   const rate = clients ? churners / clients : 0;
   const small = clients < SETTINGS.minSample;
-  const prone = !small && low > overall && rate >= SETTINGS.signalMinLift * overall;
+  const prone = !small && Boolean(bankWideProne);
   return { rate, low, high, clients, small, prone };
 }
 
@@ -283,7 +285,7 @@ function renderOverview() {
   byId("kpi-money").textContent = fmtMoney(money);
   const productChart = byId("chart-products");
   productChart.replaceChildren();
-  barChart(productChart, segments.map((r) => ({ label: r.product_segment + " " + T("products_label"), ...judged(r.churners, r.clients, overall) })),
+  barChart(productChart, segments.map((r) => ({ label: r.product_segment + " " + T("products_label"), ...judged(r.churners, r.clients, r.is_churn_prone) })),
     overall, T("products_title"));
   const features = byId("chart-features");
   features.replaceChildren();
@@ -293,7 +295,7 @@ function renderOverview() {
     const box = el("div", { class: "feature" });
     const title = label("feature:", name);
     box.appendChild(el("h3", {}, title));
-    barChart(box, rows.map((r) => ({ label: label("value:", r.bucket), ...judged(r.churners, r.clients, overall) })), overall, title);
+    barChart(box, rows.map((r) => ({ label: label("value:", r.bucket), ...judged(r.churners, r.clients, r.is_churn_prone) })), overall, title);
     features.appendChild(box);
   }
 }

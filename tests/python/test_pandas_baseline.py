@@ -42,7 +42,7 @@ def _baseline_figures(path: Path) -> dict:
 def test_baseline_reproduces_the_marts_on_the_shipped_extract(shipped_build):
     figures = _baseline_figures(SHIPPED)
     assert figures == _marts_figures(shipped_build)
-    assert figures["candidates"] == 866 and figures["eligible"] == 58 and len(figures["segments"]) == 5
+    assert figures["candidates"] == 1017 and figures["eligible"] == 53 and len(figures["segments"]) == 5
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,12 @@ overall as (
     select * from {{ ref('int_overall_churn') }}
 ),
 
+product_signals as (
+    -- the churn signs on the number of products (an interval, e.g. products 3–5)
+    select * from {{ ref('int_signals_merged') }}
+    where feature = 'products'
+),
+
 segments as (
     select
         product_segment,
@@ -53,6 +59,13 @@ final as (
         ci_high,
         lift,
         clients < {{ var('min_sample_clients') }} as is_small_sample,
+        clients >= {{ var('min_sample_clients') }}
+            and exists (
+                select 1
+                from product_signals
+                where product_signals.lower_bound <= min_products
+                    and (product_signals.upper_bound is null or max_products < product_signals.upper_bound)
+            ) as is_churn_prone,
         cast(median_age as {{ type_double() }}) as median_age,
         cast(median_score as {{ type_double() }}) as median_score,
         cast(median_balance as {{ type_double() }}) as median_balance,

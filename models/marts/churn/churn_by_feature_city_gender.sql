@@ -34,7 +34,8 @@ final as (
         cells.city,
         cells.gender,
         cast(cells.clients as bigint) as clients,
-        cast(cells.churners as bigint) as churners
+        cast(cells.churners as bigint) as churners,
+        cells.clients < {{ var('min_sample_clients') }} as is_small_sample
     from cells
     inner join catalog
         on cells.feature = catalog.feature

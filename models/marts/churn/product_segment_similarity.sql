@@ -2,11 +2,24 @@
 -- segments and profile metric, the standardised mean difference
 --   SMD = (mean_a - mean_b) / sqrt((var_a + var_b) / 2)
 -- (for shares, var = p (1 - p)). |SMD| < 0.2 is usually read as small, > 0.8 as large.
--- mean_abs_smd summarises a pair over all metrics. Segment 0 (one client) has no variance.
+-- mean_abs_smd summarises a pair over all metrics. A segment with fewer than var
+-- min_sample_clients clients (segment 0: one client) is left out: its means are noise.
 with
 
-moments as (
+all_moments as (
     select * from {{ ref('int_product_segment_moments') }}
+),
+
+segments as (
+    select * from {{ ref('product_segments') }}
+),
+
+moments as (
+    select all_moments.*
+    from all_moments
+    inner join segments
+        on all_moments.product_segment = segments.product_segment
+    where not segments.is_small_sample
 ),
 
 pairs as (

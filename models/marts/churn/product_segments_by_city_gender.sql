@@ -31,6 +31,7 @@ final as (
         cast(cells.clients as bigint) as clients,
         cast(cells.churners as bigint) as churners,
         {{ churn_figures() }},
+        cells.clients < {{ var('min_sample_clients') }} as is_small_sample,
         cast(cells.churned_balance_total as {{ type_double() }}) as churned_balance_total
     from cells
     cross join overall
