@@ -1,9 +1,16 @@
-"""Stability of the selected segments under resampling (Poisson bootstrap on aggregated patterns, fixed seed).
+"""Stability of the selected segments under resampling (Poisson bootstrap, fixed seed).
 
-For each resample every client gets a Poisson(1) weight; a segment "holds" when its weighted
-size share and lift still pass the selection thresholds. Writes ``marts.churn_segment_stability``.
-The cost does not grow with the client count: clients are first aggregated in SQL into at most
-2^(segments + 1) patterns of (churned, membership).
+Two views, both in ``marts.churn_segment_stability``:
+
+* **re-derived** (``reselected_share``, what ``is_stable`` is decided on): on each resample the
+  whole chain - bins, signs, candidates, greedy selection - is rebuilt (:mod:`metanprom.stats.rederive`)
+  and the segment counts as selected again when a pick overlaps it with Jaccard >= var
+  ``stability_match_jaccard``. Signs and segments found in resamples but not on the data go to
+  ``marts.churn_segment_resample_findings``. Above var ``stability_max_clients`` clients the chain
+  runs on a systematic 1-in-k subsample (documented in docs/scale.md);
+* **fixed segments** (``pass_share`` and the intervals): the selected segments kept as they are,
+  clients resampled; a segment "holds" when its weighted size share and lift still pass the
+  thresholds. Cheap at any size: clients are aggregated in SQL into (churned, membership) patterns.
 """
 
 from __future__ import annotations
@@ -24,8 +31,48 @@ COLUMNS = {
     "churn_rate_ci_high": "double precision",
     "lift_ci_low": "double precision",
     "lift_ci_high": "double precision",
+    "reselected_share": "double precision",
     "is_stable": "boolean",
 }
+FINDING_COLUMNS = {
+    "finding_kind": "varchar",
+    "finding": "varchar",
+    "resample_share": "double precision",
+    "resamples": "bigint",
+}
+
+
+def _rederived(
+    warehouse: Warehouse, segment_ids: list[str], seed: int
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Re-derive the chain on resamples; reselected share per segment and the resample-only findings."""
+    from metanprom.stats.rederive import ChainSettings, read_clients, rederive
+
+    variables = dbt_vars()
+    clients, keys = read_clients(warehouse, int(variables["stability_max_clients"]))
+    position = {key: index for index, key in enumerate(keys)}
+    segments = {segment_id: np.zeros(len(keys), dtype=bool) for segment_id in segment_ids}
+    for segment_id, client_key in warehouse.fetch("select segment_id, client_key from marts.churn_segment_members"):
+        index = position.get(str(client_key))
+        if index is not None:  # outside the subsample at large sizes
+            segments[str(segment_id)][index] = True
+    full_signs = [str(row[0]) for row in warehouse.fetch("select sign_id from intermediate.int_segment_signs")]
+    resamples = int(variables["stability_rederive_resamples"])
+    weights = np.random.default_rng(seed).poisson(1.0, size=(resamples, len(keys)))
+    result = rederive(
+        clients,
+        [segments[segment_id] for segment_id in segment_ids],
+        [sign for sign in full_signs if not sign.startswith("product_segment")],
+        weights,
+        ChainSettings.from_vars(variables),
+        float(variables["stability_match_jaccard"]),
+    )
+    findings = [
+        {"finding_kind": kind, "finding": finding, "resample_share": share, "resamples": resamples}
+        for kind, found in (("sign", result.resample_signs), ("segment", result.resample_segments))
+        for finding, share in sorted(found.items(), key=lambda item: -item[1])
+    ]
+    return dict(zip(segment_ids, result.reselected_share, strict=True)), findings
 
 
 def _thresholds() -> tuple[float, float, int, float]:
@@ -79,7 +126,7 @@ def segment_stability(
             "churn_rate_ci_high": float(rate_high[k]),
             "lift_ci_low": float(lift_low[k]),
             "lift_ci_high": float(lift_high[k]),
-            "is_stable": bool(share[k] >= stable_share),
+            "is_stable": bool(share[k] >= stable_share),  # replaced by the re-derived view in run_stability
         }
         for k in range(member.shape[1])
     ]
@@ -123,11 +170,28 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
             seed=config.seed,
             stable_share=stable_share,
         )
-        rows = [{"segment_id": segment_id, **row} for segment_id, row in zip(segment_ids, found, strict=True)]
+        reselected, findings = _rederived(warehouse, segment_ids, config.seed)
+        rows = [
+            {
+                "segment_id": segment_id,
+                **row,
+                "reselected_share": reselected[segment_id],
+                "is_stable": reselected[segment_id] >= stable_share,
+            }
+            for segment_id, row in zip(segment_ids, found, strict=True)
+        ]
+    else:
+        findings = []
+    warehouse.replace_table(
+        "marts.churn_segment_resample_findings",
+        FINDING_COLUMNS,
+        findings,
+        description="Signs and segments the re-derived chain finds in bootstrap resamples but not on the data.",
+    )
     warehouse.replace_table(
         "marts.churn_segment_stability",
         COLUMNS,
         rows,
-        description="Bootstrap stability of the selected segments: pass share and 95 % intervals of rate and lift.",
+        description="Bootstrap stability of the selected segments: re-derived reselection share, pass share, intervals.",
     )
     return rows

@@ -1,6 +1,6 @@
 -- Churn signals ("признаки отточности"), derived from the feature buckets by a stated rule:
---   1. a bucket passes the rate test when its Wilson lower bound is above the overall churn
---      rate and its lift is at least var signal_min_lift;
+--   1. a bucket passes the rate test of int_churn_buckets (one-sided test against the overall
+--      rate surviving Holm over every bucket tested, lift and size; docs block churn_sign_rule);
 --   2. adjacent passing buckets of an ordered feature (ordinal or continuous) merge into one
 --      interval; nominal and 0/1 values and the bucket 'missing' stand alone;
 --   3. a merged signal is kept when it holds at least var signal_min_client_share of clients.
