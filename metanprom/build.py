@@ -138,7 +138,10 @@ def _statistics(report: BuildReport) -> None:
     rejected = sum(bool(row.reject_null) for row in primary)
     print(f"    {len(rows)} tests, {len(primary)} primary, {rejected} null hypotheses rejected (Holm)")
     stable = sum(row["is_stable"] for row in stability)
-    print(f"    segment stability: {stable} of {len(stability)} segments hold in >= 80 % of bootstrap resamples")
+    print(
+        f"    segment stability: {stable} of {len(stability)} segments selected again in >= 80 % of resamples "
+        "when bins, signs and selection are re-derived"
+    )
     report.outputs.append(Path("stat_tests.md"))
 
 

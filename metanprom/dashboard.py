@@ -77,7 +77,7 @@ def collect(db_path: Path, warnings: list[str], reports_dir: Path | None = None)
             "segments": _records(
                 con,
                 "select segment_id, definition, clients, churners, churn_rate, ci_low, ci_high, lift, churner_share, "
-                "priority, priority_reason, recommendation, stability.pass_share "
+                "priority, priority_reason, recommendation, stability.reselected_share as pass_share "
                 "from marts.churn_segments left join marts.churn_segment_stability as stability using (segment_id) "
                 "order by priority",
             ),

@@ -28,7 +28,8 @@ pairs as (
         first_sign.clients,
         first_sign.churners,
         first_sign.retained_balance,
-        first_sign.churned_balance
+        first_sign.churned_balance,
+        first_sign.retained_balance_capped
     from pattern_signs as first_sign
     inner join pattern_signs as second_sign
         on first_sign.sign_pattern = second_sign.sign_pattern
@@ -45,7 +46,8 @@ triples as (
         first_sign.clients,
         first_sign.churners,
         first_sign.retained_balance,
-        first_sign.churned_balance
+        first_sign.churned_balance,
+        first_sign.retained_balance_capped
     from pattern_signs as first_sign
     inner join pattern_signs as second_sign
         on first_sign.sign_pattern = second_sign.sign_pattern
@@ -72,7 +74,8 @@ aggregated as (
         sum(clients) as clients,
         sum(churners) as churners,
         sum(retained_balance) as balance_at_risk,
-        sum(churned_balance) as churned_balance
+        sum(churned_balance) as churned_balance,
+        sum(retained_balance_capped) as balance_at_risk_capped
     from memberships
     group by sign_a, sign_b, sign_c
 ),
@@ -109,6 +112,7 @@ final as (
         cast(with_figures.balance_at_risk as {{ type_double() }}) as balance_at_risk,
         cast(with_figures.balance_at_risk as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss,
         cast(with_figures.churned_balance as {{ type_double() }}) as churned_balance,
+        cast(with_figures.balance_at_risk_capped as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss_capped,
         with_figures.clients >= {{ var('segment_min_client_share') }} * with_figures.all_clients
             and with_figures.clients >= {{ var('min_sample_clients') }}
             and with_figures.lift >= {{ var('segment_min_lift') }} as is_eligible

@@ -128,6 +128,7 @@ final as (
         prioritised.clients < {{ var('min_sample_clients') }} as is_small_sample,
         prioritised.balance_at_risk,
         prioritised.expected_balance_loss,
+        prioritised.expected_balance_loss_capped,
         cast(prioritised.priority as integer) as priority,
         'expected balance loss ' || {{ format_amount('prioritised.expected_balance_loss') }}
             || ' RUB (balance of retained members ' || {{ format_amount('prioritised.balance_at_risk') }}
