@@ -215,7 +215,7 @@ def test_dashboard_shows_the_marts(shipped_build, tmp_path):
         "select segment_active_clients, segment_active_balance, queue_expected_loss, active_clients "
         "from marts.retention_summary"
     )[0]
-    assert dom.by_id["kpi-contact"] == ru_int(summary[0]) == "3" + NBSP + "034"
+    assert dom.by_id["kpi-contact"] == ru_int(summary[0]) == "2" + NBSP + "999"
     assert dom.by_id["kpi-contact-balance"] == ru_money(summary[1])
     assert dom.by_id["kpi-queue-loss"] == ru_money(summary[2])
     assert dom.by_id["kpi-queue"] == ru_int(summary[3])

@@ -92,10 +92,10 @@ def test_candidates_keep_every_combination(shipped_build):
     assert set(n_signs) == {2, 3} and n_signs[3] > n_signs[2]
     # a known pair recounted from dim_clients
     clients, churners = shipped_build.query(
-        "select count(*), count(*) filter (where is_churned) from marts.dim_clients where balance >= 660000 and gender = 'М'"
+        "select count(*), count(*) filter (where is_churned) from marts.dim_clients where balance >= 1100000 and gender = 'М'"
     )[0]
     row = shipped_build.query(
-        "select clients, churners from marts.churn_segment_candidates where candidate_id = 'balance: ≥ 660k & gender: М'"
+        "select clients, churners from marts.churn_segment_candidates where candidate_id = 'balance: ≥ 1.1M & gender: М'"
     )[0]
     assert row == (clients, churners)
 
