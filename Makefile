@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup build test lint docs clean browser bench test-engines engines-setup
+.PHONY: help setup build test lint sql-fix docs clean browser bench test-engines engines-setup
 
 help:
 	@echo "make build         set up .venv, build the warehouse, reports, BI file and call list (metanprom.duckdb)"
@@ -13,7 +13,8 @@ help:
 	@echo "make test-engines  the same project on PostgreSQL and Spark, every mart compared with DuckDB's"
 	@echo "make bench         benchmark (BENCH_SIZES=10000,1000000,10000000) with a pandas baseline"
 	@echo "make docs          dbt docs as one offline file (target/static_index.html)"
-	@echo "make lint          ruff check + format check, one-way layers (staging -> intermediate -> marts)"
+	@echo "make lint          ruff, one-way layers (staging -> intermediate -> marts), sqlfluff (.sqlfluff house style)"
+	@echo "make sql-fix       apply the SQL house style with sqlfluff fix"
 	@echo "make clean         remove .venv, target, reports and the built files"
 	@echo "variables: METANPROM_EXTRACT (another extract), METANPROM_DB (another target file)"
 
@@ -34,6 +35,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check metanprom tests scripts
 	$(BIN)/dbt parse --profiles-dir . --quiet --target-path target/lint
 	$(BIN)/python -m metanprom.layers target/lint/manifest.json
+	$(BIN)/sqlfluff lint models tests/dbt analyses --processes 2
+
+# apply the SQL house style (.sqlfluff) to the models and tests
+sql-fix: $(STAMP)
+	$(BIN)/sqlfluff fix models tests/dbt analyses --processes 2
 
 browser:
 	scripts/ensure_chromium.sh

@@ -17,8 +17,10 @@ rejected as (
 outcomes as (
     select
         extract_rows.source_row_number,
-        case when accepted.source_row_number is not null then 1 else 0 end
-            + case when rejected.source_row_number is not null then 1 else 0 end as outcome_count
+        (
+            case when accepted.source_row_number is not null then 1 else 0 end
+            + case when rejected.source_row_number is not null then 1 else 0 end
+        ) as outcome_count
     from extract_rows
     left join accepted
         on extract_rows.source_row_number = accepted.source_row_number
@@ -27,7 +29,9 @@ outcomes as (
 ),
 
 orphans as (
-    select accepted.source_row_number, -1 as outcome_count
+    select
+        accepted.source_row_number,
+        -1 as outcome_count
     from accepted
     left join extract_rows
         on accepted.source_row_number = extract_rows.source_row_number
@@ -35,7 +39,8 @@ orphans as (
 ),
 
 final as (
-    select * from outcomes where outcome_count <> 1
+    select * from outcomes
+    where outcome_count <> 1
     union all
     select * from orphans
 )

@@ -33,7 +33,8 @@ final as (
         totals.all_churners
     from per_feature
     cross join totals
-    where per_feature.bucket_clients <> totals.all_clients
+    where
+        per_feature.bucket_clients <> totals.all_clients
         or per_feature.bucket_churners <> totals.all_churners
 )
 

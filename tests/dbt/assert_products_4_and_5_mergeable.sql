@@ -11,7 +11,8 @@ comparison as (
 
 final as (
     select * from comparison
-    where clients_5 > 0
+    where
+        clients_5 > 0
         and abs(z_statistic) >= {{ var('wilson_z') }}
 )
 

@@ -19,20 +19,44 @@ genders as (
 
 domain as (
     {% for feature in churn_features() -%}
-    select '{{ feature.name }}' as feature, cast(null as {{ type_string() }}) as value_text
+    select
+        '{{ feature.name }}' as feature,
+        cast(null as {{ type_string() }}) as value_text
     {% if feature.kind == 'flag' -%}
-    union all select '{{ feature.name }}', 'yes'
-    union all select '{{ feature.name }}', 'no'
+    union all
+    select
+        '{{ feature.name }}' as feature,
+        'yes' as value_text
+    union all
+    select
+        '{{ feature.name }}' as feature,
+        'no' as value_text
     {% endif -%}
     union all
     {% endfor -%}
-    select 'product_segment', cast(null as {{ type_string() }})
+    select
+        'product_segment' as feature,
+        cast(null as {{ type_string() }}) as value_text
     {% for products in range(var('products_top_segment')) -%}
-    union all select 'product_segment', '{{ products }}'
+    union all
+    select
+        'product_segment' as feature,
+        '{{ products }}' as value_text
     {% endfor -%}
-    union all select 'product_segment', '{{ var("products_top_segment") }}+'
-    union all select 'city', city from cities
-    union all select 'gender', gender from genders
+    union all
+    select
+        'product_segment' as feature,
+        '{{ var("products_top_segment") }}+' as value_text
+    union all
+    select
+        'city' as feature,
+        city as value_text
+    from cities
+    union all
+    select
+        'gender' as feature,
+        gender as value_text
+    from genders
 ),
 
 defaults as (
@@ -52,7 +76,8 @@ unknown as (
     left join domain
         on actions.sign_feature = domain.feature
         and coalesce(actions.sign_value, '') = coalesce(domain.value_text, '')
-    where actions.sign_feature <> 'any'
+    where
+        actions.sign_feature <> 'any'
         and domain.feature is null
 ),
 

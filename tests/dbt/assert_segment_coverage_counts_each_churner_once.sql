@@ -34,7 +34,7 @@ recounted as (
         count(churned_members.client_key) as churners_reached
     from segments
     left join churned_members
-        on churned_members.first_priority <= segments.priority
+        on segments.priority >= churned_members.first_priority
     group by segments.segment_id, segments.cumulative_churners_reached
 ),
 

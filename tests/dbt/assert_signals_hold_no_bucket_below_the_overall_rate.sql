@@ -16,7 +16,8 @@ final as (
         churn_rate,
         overall_churn_rate
     from buckets
-    where signal_id is not null
+    where
+        signal_id is not null
         and not is_small_sample
         and churn_rate <= overall_churn_rate
 )

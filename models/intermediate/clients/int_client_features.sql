@@ -32,7 +32,7 @@ final as (
         {%- else -%}
         cast({{ feature.column }} as {{ type_double() }}) as {{ feature.name }}_number,
         cast(null as {{ type_string() }}) as {{ feature.name }}_text
-        {%- endif %}{{ ',' if not loop.last }}
+        {%- endif %}{% if not loop.last %},{% endif %}
         {% endfor %}
     from clients
 )

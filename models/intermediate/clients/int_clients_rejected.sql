@@ -17,7 +17,8 @@ value_checks as (
         clients.source_row_number,
         clients.user_id,
         clients.city,
-        nullif(concat_ws('; ',
+        nullif(concat_ws(
+            '; ',
             case
                 when clients.has_user_id_leading_zero
                     then 'user_id: written with leading zeros (ambiguous: ids are compared as numbers)'
@@ -67,7 +68,8 @@ checked as (
         value_checks.source_row_number,
         value_checks.value_reason,
         case
-            when value_checks.value_reason is null
+            when
+                value_checks.value_reason is null
                 and repeated_keys.first_row_number_of_key < value_checks.source_row_number
                 then repeated_keys.first_row_number_of_key
         end as duplicate_of_row_number,

@@ -157,8 +157,10 @@ tested as (
         coalesce(
             adjusted_tests.p_value_adjusted < {{ var('sign_alpha') }}
             and group_counts.test_clients >= {{ var('min_sample_clients') }}
-            and cast(group_counts.test_churners as {{ type_double() }}) / group_counts.test_clients
-                >= {{ var('signal_min_lift') }} * group_counts.overall_churn_rate,
+            and (
+                cast(group_counts.test_churners as {{ type_double() }}) / group_counts.test_clients
+                >= {{ var('signal_min_lift') }} * group_counts.overall_churn_rate
+            ),
             false
         ) as passes_rate_test
     from group_counts

@@ -12,7 +12,9 @@ client_features as (
 
 feature_values as (
     {% for feature in continuous %}
-    select '{{ feature.name }}' as feature, {{ feature.name }}_number as value_number
+    select
+        '{{ feature.name }}' as feature,
+        {{ feature.name }}_number as value_number
     from client_features
     where {{ feature.name }}_number is not null
     {% if not loop.last %}union all{% endif %}
@@ -31,7 +33,12 @@ quantiles as (
 
 raw_cuts as (
     {% for k in range(1, n_bins) %}
-    select feature, min_value, max_value, q{{ k }} as cut_value from quantiles
+    select
+        feature,
+        min_value,
+        max_value,
+        q{{ k }} as cut_value
+    from quantiles
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -63,15 +70,29 @@ usable_cuts as (
 ),
 
 features as (
-    select distinct feature, min_value, max_value from quantiles
+    select distinct
+        feature,
+        min_value,
+        max_value
+    from quantiles
 ),
 
 bins_with_lower as (
     -- the first bin (no lower cut), then one bin starting at each cut
-    select feature, min_value, max_value, 1 as bin_order, cast(null as {{ type_double() }}) as lower_bound
+    select
+        feature,
+        min_value,
+        max_value,
+        1 as bin_order,
+        cast(null as {{ type_double() }}) as lower_bound
     from features
     union all
-    select feature, min_value, max_value, cut_order + 1 as bin_order, cut_value as lower_bound
+    select
+        feature,
+        min_value,
+        max_value,
+        cut_order + 1 as bin_order,
+        cut_value as lower_bound
     from usable_cuts
 ),
 

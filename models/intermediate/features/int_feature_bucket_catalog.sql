@@ -1,6 +1,8 @@
 -- Every bucket of every feature: quantile bins of the continuous features (int_feature_bins),
 -- one bucket per value for the others (ordered; ordinal values carry the range [v, v + 1) so
 -- adjacent ones can merge), and 'missing' (sorted last) for each feature.
+{%- set ordinal_features = churn_features() | selectattr('kind', 'equalto', 'ordinal') | map(attribute='name') %}
+{%- set ordinal_list = "'" ~ (ordinal_features | join("', '")) ~ "'" %}
 with
 
 client_features as (
@@ -28,10 +30,8 @@ category_buckets as (
         feature,
         value_text as bucket,
         cast(row_number() over (partition by feature order by value_number, value_text) as integer) as bucket_order,
-        case when feature in ({{ "'" ~ (churn_features() | selectattr('kind', 'equalto', 'ordinal') | map(attribute='name') | join("', '")) ~ "'" }})
-            then value_number end as lower_bound,
-        case when feature in ({{ "'" ~ (churn_features() | selectattr('kind', 'equalto', 'ordinal') | map(attribute='name') | join("', '")) ~ "'" }})
-            then value_number + 1 end as upper_bound
+        case when feature in ({{ ordinal_list }}) then value_number end as lower_bound,
+        case when feature in ({{ ordinal_list }}) then value_number + 1 end as upper_bound
     from category_values
 ),
 

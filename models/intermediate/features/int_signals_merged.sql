@@ -12,7 +12,11 @@ buckets as (
 ),
 
 bins as (
-    select distinct feature, min_value, max_value from {{ ref('int_feature_bins') }}
+    select distinct
+        feature,
+        min_value,
+        max_value
+    from {{ ref('int_feature_bins') }}
 ),
 
 

@@ -59,13 +59,19 @@ final as (
         ci_high,
         lift,
         clients < {{ var('min_sample_clients') }} as is_small_sample,
-        clients >= {{ var('min_sample_clients') }}
+        (
+            clients >= {{ var('min_sample_clients') }}
             and exists (
                 select 1
                 from product_signals
-                where product_signals.lower_bound <= min_products
-                    and (product_signals.upper_bound is null or max_products < product_signals.upper_bound)
-            ) as is_churn_prone,
+                where
+                    product_signals.lower_bound <= with_figures.min_products
+                    and (
+                        product_signals.upper_bound is null
+                        or with_figures.max_products < product_signals.upper_bound
+                    )
+            )
+        ) as is_churn_prone,
         cast(median_age as {{ type_double() }}) as median_age,
         cast(median_score as {{ type_double() }}) as median_score,
         cast(median_balance as {{ type_double() }}) as median_balance,

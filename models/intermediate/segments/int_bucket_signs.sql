@@ -37,7 +37,8 @@ category_buckets as (
         on signs.feature = catalog.feature
         and signs.value_text = catalog.bucket
         and catalog.bucket_order <> {{ var('missing_bucket_order') }}
-    where signs.sign_id not in (select signal_id from signals)
+    where
+        signs.sign_id not in (select signals.signal_id from signals)
         and signs.feature <> 'product_segment'
 ),
 

@@ -34,17 +34,22 @@ with_signs as (
         and client_buckets.product_segment = segment_sign.product_segment
 ),
 
-final as (
+with_pattern as (
     select
         *,
-        concat_ws(' | ',
+        concat_ws(
+            ' | ',
             {% for feature in churn_features() -%}
             sign_{{ feature.name }},
             {% endfor -%}
             sign_product_segment
         ) as sign_pattern
     from with_signs
+),
+
+final as (
+    select * from with_pattern
+    where sign_pattern <> ''
 )
 
 select * from final
-where sign_pattern <> ''

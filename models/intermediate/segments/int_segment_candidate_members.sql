@@ -26,7 +26,8 @@ members as (
     left join pattern_signs as third_sign
         on first_sign.sign_pattern = third_sign.sign_pattern
         and candidates.sign_c = third_sign.sign_id
-    where candidates.sign_c is null
+    where
+        candidates.sign_c is null
         or third_sign.sign_id is not null
 ),
 

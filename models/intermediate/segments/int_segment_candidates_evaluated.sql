@@ -56,8 +56,8 @@ triples as (
     inner join pattern_signs as third_sign
         on first_sign.sign_pattern = third_sign.sign_pattern
         and second_sign.sign_id < third_sign.sign_id
-        and third_sign.sign_family <> first_sign.sign_family
-        and third_sign.sign_family <> second_sign.sign_family
+        and first_sign.sign_family <> third_sign.sign_family
+        and second_sign.sign_family <> third_sign.sign_family
 ),
 
 memberships as (
@@ -93,14 +93,18 @@ with_figures as (
 
 final as (
     select
-        with_figures.sign_a || ' & ' || with_figures.sign_b
-            || coalesce(' & ' || with_figures.sign_c, '') as candidate_id,
+        (
+            with_figures.sign_a || ' & ' || with_figures.sign_b
+            || coalesce(' & ' || with_figures.sign_c, '')
+        ) as candidate_id,
         cast(case when with_figures.sign_c is null then 2 else 3 end as integer) as n_signs,
         with_figures.sign_a,
         with_figures.sign_b,
         with_figures.sign_c,
-        sign_a_def.definition || ' and ' || sign_b_def.definition
-            || coalesce(' and ' || sign_c_def.definition, '') as definition,
+        (
+            sign_a_def.definition || ' and ' || sign_b_def.definition
+            || coalesce(' and ' || sign_c_def.definition, '')
+        ) as definition,
         cast(with_figures.clients as bigint) as clients,
         cast(with_figures.churners as bigint) as churners,
         with_figures.churn_rate,
@@ -112,10 +116,13 @@ final as (
         cast(with_figures.balance_at_risk as {{ type_double() }}) as balance_at_risk,
         cast(with_figures.balance_at_risk as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss,
         cast(with_figures.churned_balance as {{ type_double() }}) as churned_balance,
-        cast(with_figures.balance_at_risk_capped as {{ type_double() }}) * with_figures.churn_rate as expected_balance_loss_capped,
-        with_figures.clients >= {{ var('segment_min_client_share') }} * with_figures.all_clients
+        cast(with_figures.balance_at_risk_capped as {{ type_double() }}) * with_figures.churn_rate
+            as expected_balance_loss_capped,
+        (
+            with_figures.clients >= {{ var('segment_min_client_share') }} * with_figures.all_clients
             and with_figures.clients >= {{ var('min_sample_clients') }}
-            and with_figures.lift >= {{ var('segment_min_lift') }} as is_eligible
+            and with_figures.lift >= {{ var('segment_min_lift') }}
+        ) as is_eligible
     from with_figures
     inner join signs as sign_a_def
         on with_figures.sign_a = sign_a_def.sign_id

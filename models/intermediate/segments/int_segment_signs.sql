@@ -40,7 +40,8 @@ category_signs as (
         cast(null as {{ type_double() }}) as upper_bound,
         feature || ' = ' || bucket as definition
     from buckets
-    where feature in ('gender', 'last_activity', 'credit_card', 'city')
+    where
+        feature in ('gender', 'last_activity', 'credit_card', 'city')
         and bucket <> 'missing'
 ),
 
@@ -61,7 +62,7 @@ unioned as (
     select * from signal_signs
     union all
     select * from category_signs
-    where sign_id not in (select sign_id from signal_signs)
+    where sign_id not in (select signal_signs.sign_id from signal_signs)
     union all
     select * from segment_signs
 ),

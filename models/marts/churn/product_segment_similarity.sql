@@ -29,8 +29,10 @@ pairs as (
         segment_a.metric,
         segment_a.mean_value as value_a,
         segment_b.mean_value as value_b,
-        (segment_a.mean_value - segment_b.mean_value)
-            / nullif(sqrt((segment_a.variance + segment_b.variance) / 2), 0) as smd
+        (
+            (segment_a.mean_value - segment_b.mean_value)
+            / nullif(sqrt((segment_a.variance + segment_b.variance) / 2), 0)
+        ) as smd
     from moments as segment_a
     inner join moments as segment_b
         on segment_a.metric = segment_b.metric

@@ -46,7 +46,10 @@ rejected_counts as (
 
 counts as (
     -- one row, one column per anomaly of seed cleaning_decisions (named alike)
-    select *
+    select
+        staged_counts.*,
+        client_counts.*,
+        rejected_counts.*
     from staged_counts
     cross join client_counts
     cross join rejected_counts

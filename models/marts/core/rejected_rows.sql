@@ -17,7 +17,7 @@ rejected_with_raw_values as (
         rejections.rejection_reason,
         rejections.duplicate_of_row_number,
         {% for name, column in extract_columns() -%}
-        nullif(trim(raw_rows.{{ column }}), '') as {{ name }}_raw{{ ',' if not loop.last }}
+        nullif(trim(raw_rows.{{ column }}), '') as {{ name }}_raw{% if not loop.last %},{% endif %}
         {% endfor %}
     from rejections
     inner join raw_rows
@@ -30,7 +30,7 @@ final as (
         rejection_reason as reason,
         duplicate_of_row_number,
         {% for name, _ in extract_columns() -%}
-        {{ name }}_raw{{ ',' if not loop.last }}
+        {{ name }}_raw{% if not loop.last %},{% endif %}
         {% endfor %}
     from rejected_with_raw_values
 )

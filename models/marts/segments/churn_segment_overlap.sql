@@ -39,8 +39,10 @@ final as (
         pairs.segment_b,
         cast(coalesce(shared.shared_clients, 0) as bigint) as shared_clients,
         cast(coalesce(shared.shared_churners, 0) as bigint) as shared_churners,
-        cast(coalesce(shared.shared_clients, 0) as {{ type_double() }})
-            / (pairs.clients_a + pairs.clients_b - coalesce(shared.shared_clients, 0)) as jaccard
+        (
+            cast(coalesce(shared.shared_clients, 0) as {{ type_double() }})
+            / (pairs.clients_a + pairs.clients_b - coalesce(shared.shared_clients, 0))
+        ) as jaccard
     from pairs
     left join shared
         on pairs.segment_a = shared.segment_a

@@ -40,11 +40,21 @@ selected as (
 ),
 
 segment_signs as (
-    select segment_id, sign_a as sign_id from selected
+    select
+        segment_id,
+        sign_a as sign_id
+    from selected
     union all
-    select segment_id, sign_b from selected
+    select
+        segment_id,
+        sign_b
+    from selected
     union all
-    select segment_id, sign_c from selected where sign_c is not null
+    select
+        segment_id,
+        sign_c
+    from selected
+    where sign_c is not null
 ),
 
 matched_actions as (
@@ -57,7 +67,7 @@ matched_actions as (
         on segment_signs.sign_id = signs.sign_id
     inner join actions
         on signs.feature = actions.sign_feature
-        and (actions.sign_value is null or actions.sign_value = signs.value_text)
+        and (actions.sign_value is null or signs.value_text = actions.sign_value)
     group by segment_signs.segment_id, actions.action
 ),
 
@@ -103,7 +113,7 @@ coverage as (
         sum(pattern_first_priority.churners) as cumulative_churners_reached
     from prioritised
     inner join pattern_first_priority
-        on pattern_first_priority.first_priority <= prioritised.priority
+        on prioritised.priority >= pattern_first_priority.first_priority
     group by prioritised.segment_id
 ),
 
@@ -122,7 +132,8 @@ final as (
         prioritised.churner_share,
         prioritised.new_churners,
         cast(coverage.cumulative_churners_reached as bigint) as cumulative_churners_reached,
-        cast(coverage.cumulative_churners_reached as {{ type_double() }}) / overall.all_churners as cumulative_churner_share,
+        cast(coverage.cumulative_churners_reached as {{ type_double() }}) / overall.all_churners
+            as cumulative_churner_share,
         cast(prioritised.clients - prioritised.churners as bigint) as active_clients,
         cast(prioritised.churners as bigint) as churned_clients,
         prioritised.clients < {{ var('min_sample_clients') }} as is_small_sample,
@@ -130,11 +141,15 @@ final as (
         prioritised.expected_balance_loss,
         prioritised.expected_balance_loss_capped,
         cast(prioritised.priority as integer) as priority,
-        'expected balance loss ' || {{ format_amount('prioritised.expected_balance_loss') }}
+        (
+            'expected balance loss ' || {{ format_amount('prioritised.expected_balance_loss') }}
             || ' RUB (balance of retained members ' || {{ format_amount('prioritised.balance_at_risk') }}
-            || ' x churn ' || cast(cast({{ round_to('prioritised.churn_rate * 100', 0) }} as integer) as {{ type_string() }}) || ' %); reaches '
-            || cast(prioritised.churners as {{ type_string() }}) || ' churners' as priority_reason,
-        coalesce(recommendations.recommendation, 'Personal contact to learn why clients with these signs leave.') as recommendation
+            || ' x churn '
+            || cast(cast({{ round_to('prioritised.churn_rate * 100', 0) }} as integer) as {{ type_string() }})
+            || ' %); reaches ' || cast(prioritised.churners as {{ type_string() }}) || ' churners'
+        ) as priority_reason,
+        coalesce(recommendations.recommendation, 'Personal contact to learn why clients with these signs leave.')
+            as recommendation
     from prioritised
     cross join overall
     inner join coverage

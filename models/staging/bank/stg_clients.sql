@@ -66,7 +66,7 @@ numbers as (
         *,
         {% for column in ['user_id', 'age', 'score', 'equity', 'balance', 'products', 'credit_card',
                           'last_activity', 'churn', 'est_salary'] -%}
-        {{ to_double(column ~ '_raw') }} as {{ column }}_number{{ ',' if not loop.last }}
+        {{ to_double(column ~ '_raw') }} as {{ column }}_number{% if not loop.last %},{% endif %}
         {% endfor %}
     from categories
 ),
@@ -123,7 +123,7 @@ final as (
         is_gender_lookalike,
         has_user_id_leading_zero,
         {% for name in empty_flag_columns() -%}
-        is_{{ name }}_empty{{ ',' if not loop.last }}
+        is_{{ name }}_empty{% if not loop.last %},{% endif %}
         {% endfor -%}
     from flagged
 )
