@@ -6,18 +6,8 @@
     whole: the values are whole numbers (bins labelled 830–849); otherwise cut points are
            rounded to var cut_significant_digits and labelled like 250k–340k. -#}
 {% macro churn_features() %}
-    {{ return([
-        {'name': 'city', 'column': 'city', 'kind': 'nominal'},
-        {'name': 'gender', 'column': 'gender', 'kind': 'nominal'},
-        {'name': 'age', 'column': 'age', 'kind': 'continuous', 'whole': true},
-        {'name': 'score', 'column': 'score', 'kind': 'continuous', 'whole': true},
-        {'name': 'equity', 'column': 'equity', 'kind': 'ordinal'},
-        {'name': 'balance', 'column': 'balance', 'kind': 'continuous', 'whole': false},
-        {'name': 'products', 'column': 'products', 'kind': 'ordinal'},
-        {'name': 'credit_card', 'column': 'has_credit_card', 'kind': 'flag'},
-        {'name': 'last_activity', 'column': 'is_active', 'kind': 'flag'},
-        {'name': 'est_salary', 'column': 'est_salary', 'kind': 'continuous', 'whole': false},
-    ]) }}
+    {#- one home: var churn_features in dbt_project.yml, also read by the Python steps -#}
+    {{ return(var('churn_features')) }}
 {% endmacro %}
 
 

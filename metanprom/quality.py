@@ -59,8 +59,6 @@ class QualityReport:
 
     outcomes: list[CheckOutcome] = field(default_factory=list)
     sampled: dict[str, int] = field(default_factory=dict)
-    docs_index: Path | None = None
-    summary_page: Path | None = None
 
     @property
     def errors(self) -> list[CheckOutcome]:
@@ -239,8 +237,8 @@ def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> Qualit
                 )
     # the one data-quality page, offline: summary.html, and index.html (the contract's path) is the same
     # page; great-expectations' own Data Docs (styles from a CDN) stay in gx/ for engineers
-    report.summary_page = write_summary_page(report, out_dir / "summary.html")
-    report.docs_index = write_summary_page(report, out_dir / "index.html")
+    write_summary_page(report, out_dir / "summary.html")
+    write_summary_page(report, out_dir / "index.html")
     return report
 
 

@@ -279,16 +279,3 @@ def spark_session() -> Any:
 def open_spark() -> SparkWarehouse:
     """Spark as the ``spark`` target of profiles.yml."""
     return SparkWarehouse(spark_session())
-
-
-def open_target(target: str, duckdb_path: Path | None = None) -> Warehouse:
-    """Open the warehouse of a dbt target: duckdb (``duckdb_path``), postgres or spark."""
-    if target == "duckdb":
-        if duckdb_path is None:
-            raise ValueError("open_target('duckdb') needs the DuckDB file's path")
-        return open_duckdb(duckdb_path)
-    if target == "postgres":
-        return open_postgres()
-    if target == "spark":
-        return open_spark()
-    raise ValueError(f"unknown target {target!r}: use duckdb, postgres or spark")

@@ -49,19 +49,10 @@ NUMERIC_RULES = {
     "est_salary": ("number", "est_salary_min", "est_salary_max", True),
     "churn": ("flag", None, None, True),
 }
-FEATURES = [  # (name, column of the client table, kind), as macros/churn_features.sql
-    ("city", "city", "nominal"),
-    ("gender", "gender", "nominal"),
-    ("age", "age", "continuous"),
-    ("score", "score", "continuous"),
-    ("equity", "equity", "ordinal"),
-    ("balance", "balance", "continuous"),
-    ("products", "products", "ordinal"),
-    ("credit_card", "has_credit_card", "flag"),
-    ("last_activity", "is_active", "flag"),
-    ("est_salary", "est_salary", "continuous"),
+FEATURES = [  # (name, column of the client table, kind): var churn_features, as the dbt models read it
+    (feature["name"], feature["column"], feature["kind"]) for feature in dbt_vars()["churn_features"]
 ]
-WHOLE = {"age", "score"}
+WHOLE = {feature["name"] for feature in dbt_vars()["churn_features"] if feature.get("whole")}
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

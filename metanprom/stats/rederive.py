@@ -32,20 +32,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-#: The ten features of macro churn_features: (name, kind); 'whole' continuous features are not rounded.
-FEATURES = (
-    ("city", "nominal"),
-    ("gender", "nominal"),
-    ("age", "continuous"),
-    ("score", "continuous"),
-    ("equity", "ordinal"),
-    ("balance", "continuous"),
-    ("products", "ordinal"),
-    ("credit_card", "flag"),
-    ("last_activity", "flag"),
-    ("est_salary", "continuous"),
-)
-WHOLE = {"age", "score"}
+from metanprom.paths import dbt_vars
+
+#: The ten features (var churn_features, as macro churn_features reads them): (name, kind), and the
+#: continuous ones with whole-number values (their cut points are not rounded like money).
+FEATURES = tuple((feature["name"], feature["kind"]) for feature in dbt_vars()["churn_features"])
+WHOLE = {feature["name"] for feature in dbt_vars()["churn_features"] if feature.get("whole")}
+COLUMNS = {feature["name"]: feature["column"] for feature in dbt_vars()["churn_features"]}
 CATEGORY_SIGN_FEATURES = ("gender", "last_activity", "credit_card", "city")
 MISSING = -1
 
@@ -485,8 +478,7 @@ def read_clients(warehouse: Any, max_clients: int) -> tuple[Clients, list[str]]:
     category_labels: dict[str, list[str]] = {}
     values: dict[str, np.ndarray] = {}
     for name, kind in FEATURES:
-        column = {"credit_card": "has_credit_card", "last_activity": "is_active"}.get(name, name)
-        raw = columns[column]
+        raw = columns[COLUMNS[name]]
         if kind == "continuous":
             values[name] = np.array([np.nan if value is None else float(value) for value in raw])
         elif kind == "flag":
