@@ -17,8 +17,16 @@ from metanprom.paths import REPO_ROOT
 
 
 def _spark_daemons() -> list[str]:
-    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    return [line for line in listing.splitlines() if "org.apache.spark.deploy" in line]
+    """Command lines of running Spark master/worker processes (from /proc: no `ps` needed)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if "org.apache.spark.deploy" in args:
+            found.append(args)
+    return sorted(found)
 
 
 def test_every_mart_equals_duckdb_on_a_standalone_cluster(tmp_path: Path) -> None:
