@@ -256,6 +256,19 @@ def compare_with(reference: Warehouse, other: Warehouse, run: EngineRun, tables:
         print(f"    {run.target} marts.{comparison.table}: {comparison.rows_other:,} rows, {verdict}")
 
 
+def _build_on_spark(
+    work: Path, reference: Warehouse, tables: list[str], settings: dict[str, str], name: str = "spark"
+) -> EngineRun:
+    """Build the spark target with ``settings`` in the environment and compare its marts with the reference."""
+    with environment(settings):
+        run = build_engine("spark", work, open_spark)
+        run.target = name
+        other = open_spark()  # the statistics step's session, still running
+        compare_with(reference, other, run, tables)
+        other.close()
+    return run
+
+
 def _build_on_spark_cluster(work: Path, reference: Warehouse, tables: list[str]) -> EngineRun:
     """Start a standalone master + 2 workers, build the spark target on it, compare, count tasks, stop."""
     from metanprom.spark_cluster import StandaloneCluster, task_counts
@@ -271,12 +284,7 @@ def _build_on_spark_cluster(work: Path, reference: Warehouse, tables: list[str])
             "METANPROM_SPARK_EVENTS": str(events),
             "PYSPARK_PYTHON": sys.executable,  # executors run Python for DataFrames made from Python rows
         }
-        with environment(settings):
-            run = build_engine("spark", work, open_spark)
-            run.target = "spark-cluster"
-            other = open_spark()
-            compare_with(reference, other, run, tables)
-            other.close()
+        run = _build_on_spark(work, reference, tables, settings, "spark-cluster")
     per_application = task_counts(events)
     run.applications = len(per_application)
     for tasks in per_application.values():
@@ -304,11 +312,7 @@ def run_engines(engines: Sequence[str] = ENGINES, report_path: Path | None = Non
                         compare_with(reference, other, run, tables)
                         other.close()
                 elif engine == "spark":
-                    with environment({"METANPROM_SPARK_DIR": str(work / "spark")}):
-                        run = build_engine("spark", work, open_spark)
-                        other = open_spark()  # the statistics step's session, still running
-                        compare_with(reference, other, run, tables)
-                        other.close()
+                    run = _build_on_spark(work, reference, tables, {"METANPROM_SPARK_DIR": str(work / "spark")})
                 elif engine == "spark-cluster":
                     run = _build_on_spark_cluster(work, reference, tables)
                 else:

@@ -49,10 +49,9 @@ NUMERIC_RULES = {
     "est_salary": ("number", "est_salary_min", "est_salary_max", True),
     "churn": ("flag", None, None, True),
 }
-FEATURES = [  # (name, column of the client table, kind): var churn_features, as the dbt models read it
-    (feature["name"], feature["column"], feature["kind"]) for feature in dbt_vars()["churn_features"]
-]
-WHOLE = {feature["name"] for feature in dbt_vars()["churn_features"] if feature.get("whole")}
+_CHURN_FEATURES = dbt_vars()["churn_features"]  # var churn_features, as the dbt models read it
+FEATURES = [(feature["name"], feature["column"], feature["kind"]) for feature in _CHURN_FEATURES]
+WHOLE = {feature["name"] for feature in _CHURN_FEATURES if feature.get("whole")}
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

@@ -36,9 +36,10 @@ from metanprom.paths import dbt_vars
 
 #: The ten features (var churn_features, as macro churn_features reads them): (name, kind), and the
 #: continuous ones with whole-number values (their cut points are not rounded like money).
-FEATURES = tuple((feature["name"], feature["kind"]) for feature in dbt_vars()["churn_features"])
-WHOLE = {feature["name"] for feature in dbt_vars()["churn_features"] if feature.get("whole")}
-COLUMNS = {feature["name"]: feature["column"] for feature in dbt_vars()["churn_features"]}
+_CHURN_FEATURES: list[dict[str, Any]] = dbt_vars()["churn_features"]
+FEATURES = tuple((feature["name"], feature["kind"]) for feature in _CHURN_FEATURES)
+WHOLE = {feature["name"] for feature in _CHURN_FEATURES if feature.get("whole")}
+COLUMNS = {feature["name"]: feature["column"] for feature in _CHURN_FEATURES}
 CATEGORY_SIGN_FEATURES = ("gender", "last_activity", "credit_card", "city")
 MISSING = -1
 
@@ -133,8 +134,8 @@ def _buckets(clients: Clients, weights: np.ndarray, settings: ChainSettings) -> 
 
 def _bucket_tests(
     buckets: dict[str, tuple[np.ndarray, list[str]]], churned: np.ndarray, weights: np.ndarray, settings: ChainSettings
-) -> tuple[dict[str, dict[int, tuple[float, float]]], dict[str, set[int]], float]:
-    """Weighted counts per bucket and the buckets passing the rate test (test groups, correction, lift, size)."""
+) -> tuple[dict[str, dict[int, tuple[float, float]]], dict[str, set[int]], float, float]:
+    """Weighted counts per bucket, the buckets passing the rate test, total clients and overall rate."""
     total = float(weights.sum())
     overall = float((weights * churned).sum()) / total
     counts: dict[str, dict[int, tuple[float, float]]] = {}
@@ -154,7 +155,7 @@ def _bucket_tests(
             tests.append((name, group, sum(counts[name][c][0] for c in group), sum(counts[name][c][1] for c in group)))
     passing: dict[str, set[int]] = {name: set() for name, _ in FEATURES}
     if not 0 < overall < 1 or not tests:
-        return counts, passing, total
+        return counts, passing, total, overall
     sizes = np.array([test[2] for test in tests])
     rates = np.array([test[3] for test in tests]) / sizes
     p_values = stats.norm.sf((rates - overall) / np.sqrt(overall * (1 - overall) / sizes))
@@ -167,15 +168,14 @@ def _bucket_tests(
     for (name, group, _, _), passed in zip(tests, passes, strict=True):
         if passed:
             passing[name].update(group)
-    return counts, passing, total
+    return counts, passing, total, overall
 
 
 def _passing_buckets(
     buckets: dict[str, tuple[np.ndarray, list[str]]], churned: np.ndarray, weights: np.ndarray, settings: ChainSettings
 ) -> tuple[dict[str, list[list[int]]], float, float]:
     """Signals per feature: runs of passing bucket codes (merged when the feature is ordered; MISSING alone)."""
-    counts, passing, total = _bucket_tests(buckets, churned, weights, settings)
-    overall = float((weights * churned).sum()) / total
+    counts, passing, total, overall = _bucket_tests(buckets, churned, weights, settings)
     signals: dict[str, list[list[int]]] = {}
     for name, kind in FEATURES:
         present = sorted(code for code in counts[name] if code != MISSING)

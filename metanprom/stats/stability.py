@@ -43,12 +43,11 @@ FINDING_COLUMNS = {
 
 
 def _rederived(
-    warehouse: Warehouse, segment_ids: list[str], seed: int
+    warehouse: Warehouse, segment_ids: list[str], seed: int, variables: dict[str, Any]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Re-derive the chain on resamples; reselected share per segment and the resample-only findings."""
     from metanprom.stats.rederive import ChainSettings, read_clients, rederive
 
-    variables = dbt_vars()
     clients, keys = read_clients(warehouse, int(variables["stability_max_clients"]))
     position = {key: index for index, key in enumerate(keys)}
     segments = {segment_id: np.zeros(len(keys), dtype=bool) for segment_id in segment_ids}
@@ -75,8 +74,7 @@ def _rederived(
     return dict(zip(segment_ids, result.reselected_share, strict=True)), findings
 
 
-def _thresholds() -> tuple[float, float, int, float]:
-    variables = dbt_vars()
+def _thresholds(variables: dict[str, Any]) -> tuple[float, float, int, float]:
     return (
         float(variables["segment_min_client_share"]),
         float(variables["segment_min_lift"]),
@@ -135,7 +133,8 @@ def segment_stability(
 def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> list[dict[str, Any]]:
     """Aggregate clients into (churn, membership) patterns in SQL, bootstrap them, write the table."""
     config = config or StatConfig.from_dbt_project()
-    min_share, min_lift, resamples, stable_share = _thresholds()
+    variables = dbt_vars()
+    min_share, min_lift, resamples, stable_share = _thresholds(variables)
     segment_ids = [
         row[0] for row in warehouse.fetch("select distinct segment_id from marts.churn_segments order by segment_id")
     ]
@@ -170,7 +169,7 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
             seed=config.seed,
             stable_share=stable_share,
         )
-        reselected, findings = _rederived(warehouse, segment_ids, config.seed)
+        reselected, findings = _rederived(warehouse, segment_ids, config.seed, variables)
         rows = [
             {
                 "segment_id": segment_id,
