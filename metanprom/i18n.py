@@ -179,6 +179,7 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "credit_card": ("Кредитная карта", "Credit card"),
     "last_activity": ("Активность", "Activity"),
     "est_salary": ("Оценка дохода", "Estimated income"),
+    "product_segment": ("Продуктовый сегмент", "Product segment"),
 }
 
 #: Values of flag buckets and a few fixed bucket words.

@@ -54,7 +54,7 @@ segment_signs as (
         product_segment as value_text,
         cast(null as {{ type_double() }}) as lower_bound,
         cast(null as {{ type_double() }}) as upper_bound,
-        'product segment ' || product_segment as definition
+        'product_segment = ' || product_segment as definition
     from segments
 ),
 
