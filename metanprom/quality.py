@@ -25,16 +25,23 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-import great_expectations as gx  # noqa: E402  (after the analytics switch)
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-
 from metanprom.db import connect
-from metanprom.extract import shorten  # noqa: E402
-from metanprom.paths import dbt_vars  # noqa: E402
+from metanprom.extract import shorten
+from metanprom.paths import dbt_vars
 
 ERROR, WARN = "error", "warn"
+
+
+def import_gx() -> Any:
+    """Import great-expectations (about 2 s) on first use, analytics switched off first.
+
+    The build warms this import up while dbt runs (metanprom.build), so the data-quality stage
+    does not pay for it.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations
+
+    return great_expectations
 
 
 class DataQualityError(Exception):
@@ -94,7 +101,7 @@ def _suites(known_cities: list[str], hypotheses: list[str], variables: dict[str,
 
     dbt tests check keys, ranges and row reconciliation on every row; these are not repeated here.
     """
-    E = gx.expectations  # noqa: N806
+    E = import_gx().expectations  # noqa: N806
 
     def err(**meta: Any) -> dict[str, Any]:
         return {"meta": {"severity": ERROR, **meta}}
@@ -184,6 +191,9 @@ def _observed(result: Any) -> str:
 
 def run_quality(db_path: Path, out_dir: Path, max_rows: int = 100_000) -> QualityReport:
     """Validate the warehouse at ``db_path``; write Data Docs and a summary page into ``out_dir``."""
+    gx = import_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     report = QualityReport()
     context = gx.get_context(mode="ephemeral")

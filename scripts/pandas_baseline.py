@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 from metanprom.paths import REPO_ROOT, dbt_vars
 
@@ -389,26 +389,293 @@ def checks(
         assert len(members) == row["clients"] and members["is_churned"].sum() == row["churners"]
 
 
-def hypothesis_tests(clients: pd.DataFrame) -> None:
-    """The study's hypothesis tests with scipy (the statistics step's equivalent, timed apart)."""
-    churned = clients["is_churned"]
-    for metric in ("est_salary", "balance", "age", "score"):
-        a = clients.loc[churned, metric].dropna().astype(float)
-        b = clients.loc[~churned, metric].dropna().astype(float)
-        stats.mannwhitneyu(a, b, alternative="two-sided")
-        stats.ttest_ind(a, b, equal_var=False)
-    one = clients.loc[clients["products"] == 1, "est_salary"]
-    two = clients.loc[clients["products"] == 2, "est_salary"]
-    stats.mannwhitneyu(one, two, alternative="two-sided")
-    stats.ttest_ind(one, two, equal_var=False)
-    groups = [group["score"].astype(float) for _, group in clients.groupby("product_segment") if len(group) > 1]
-    stats.kruskal(*groups)
-    for flag in ("is_active", "has_credit_card"):
-        stats.chi2_contingency(pd.crosstab(clients[flag], clients["is_churned"]))
+def _bootstrap_sample(values: np.ndarray, rng: np.random.Generator, max_size: int) -> np.ndarray:
+    """At most ``max_size`` values (seeded, without replacement): the step's documented subsample."""
+    return rng.choice(values, size=max_size, replace=False) if values.size > max_size else values
 
 
-def run(path: str | Path) -> Baseline:
-    """Run the baseline on the extract at ``path``; time each part."""
+def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
+    """The statistical step's work with scipy and statsmodels on the frame, the notebooks' way.
+
+    Every hypothesis of the pre-declared plan (seeds/analysis_plan.csv) with both of its tests, the
+    effect sizes and their intervals (bootstrap on at most ``stat_max_resample_size`` values per
+    group, as the step documents), the post-hoc pairs after Kruskal-Wallis, Holm over the primary
+    tests. Returns {(hypothesis, test): {"p": p-value, "effect": effect size}} for the cross-check.
+    """
+    n_boot, max_size = v["stat_bootstrap_resamples"], v["stat_max_resample_size"]
+    rng = np.random.default_rng(v["stat_seed"])
+    churned = clients["is_churned"].to_numpy()
+    found: dict[tuple[str, str], dict[str, float]] = {}
+
+    def two_groups(hypothesis: str, a: pd.Series, b: pd.Series, boot: int = n_boot) -> None:
+        a, b = a.dropna().to_numpy(dtype=float), b.dropna().to_numpy(dtype=float)
+        mann_whitney = stats.mannwhitneyu(a, b, alternative="two-sided")
+        welch = stats.ttest_ind(a, b, equal_var=False)
+        welch.confidence_interval(0.95)
+        stats.skew(a, bias=False), stats.skew(b, bias=False)
+        pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
+        hedges = (1 - 3 / (4 * (a.size + b.size) - 9)) * (a.mean() - b.mean()) / pooled
+        small_a, small_b = _bootstrap_sample(a, rng, max_size), _bootstrap_sample(b, rng, max_size)
+        medians = [
+            np.median(rng.choice(small_a, small_a.size)) - np.median(rng.choice(small_b, small_b.size))
+            for _ in range(boot)
+        ]
+        np.percentile(medians, [2.5, 97.5])
+        found[(hypothesis, "mann_whitney_u")] = {
+            "p": float(mann_whitney.pvalue),
+            "effect": float(2 * mann_whitney.statistic / (a.size * b.size) - 1),
+        }
+        found[(hypothesis, "welch_t")] = {"p": float(welch.pvalue), "effect": float(hedges)}
+
+    frame = clients
+    two_groups("income_churned_vs_retained", frame.loc[churned, "est_salary"], frame.loc[~churned, "est_salary"])
+    two_groups(
+        "income_1_vs_2_products",
+        frame.loc[frame["products"] == 1, "est_salary"],
+        frame.loc[frame["products"] == 2, "est_salary"],
+    )
+    two_groups("balance_churned_vs_retained", frame.loc[churned, "balance"], frame.loc[~churned, "balance"])
+    two_groups("age_churned_vs_retained", frame.loc[churned, "age"], frame.loc[~churned, "age"])
+    two_groups("score_churned_vs_retained", frame.loc[churned, "score"], frame.loc[~churned, "score"])
+
+    groups = {
+        name: group["score"].astype(float).to_numpy()
+        for name, group in frame.groupby("product_segment")
+        if len(group) >= 2
+    }
+    kruskal = stats.kruskal(*groups.values())
+    n = sum(values.size for values in groups.values())
+    small = [_bootstrap_sample(values, rng, max_size) for values in groups.values()]
+    m = sum(values.size for values in small)
+    boots = [
+        stats.kruskal(*[rng.choice(values, values.size) for values in small]).statistic / (m - 1)
+        for _ in range(v["stat_kruskal_bootstrap_resamples"])
+    ]
+    np.percentile(boots, [2.5, 97.5])
+    found[("score_by_products", "kruskal_wallis")] = {
+        "p": float(kruskal.pvalue),
+        "effect": float(kruskal.statistic / (n - 1)),
+    }
+    names = list(groups)
+    pairs = [
+        stats.mannwhitneyu(groups[a], groups[b], alternative="two-sided").pvalue
+        for index, a in enumerate(names)
+        for b in names[index + 1 :]
+    ]
+    multipletests(pairs, method="holm")
+
+    for hypothesis, flag in (("activity_churn", "is_active"), ("credit_card_churn", "has_credit_card")):
+        held = frame[flag].to_numpy()
+        counts = [int((churned & held).sum()), int((churned & ~held).sum())]
+        sizes = [int(held.sum()), int((~held).sum())]
+        z, p_z = proportions_ztest(counts, sizes)
+        confint_proportions_2indep(counts[0], sizes[0], counts[1], sizes[1], compare="diff", method="newcomb")
+        confint_proportions_2indep(counts[0], sizes[0], counts[1], sizes[1], compare="ratio", method="log")
+        table = pd.crosstab(held, churned)
+        chi2 = stats.chi2_contingency(table, correction=False)
+        difference = counts[0] / sizes[0] - counts[1] / sizes[1]
+        found[(hypothesis, "two_proportion_z")] = {"p": float(p_z), "effect": float(difference)}
+        found[(hypothesis, "chi_square")] = {"p": float(chi2.pvalue), "effect": float(difference)}
+
+    plan = pd.read_csv(REPO_ROOT / "seeds" / "analysis_plan.csv")
+    primary = [(row.hypothesis_id, row.primary_test) for row in plan.itertuples()]
+    adjusted = multipletests([found[key]["p"] for key in primary], method="holm")[1]
+    for key, p_holm in zip(primary, adjusted, strict=True):
+        found[key]["p_adjusted"] = float(p_holm)
+    return found
+
+
+def stability_subsample(clients: pd.DataFrame, v: dict[str, Any]) -> np.ndarray:
+    """Positions of the clients the re-derivation runs on: every k-th by file order above stability_max_clients."""
+    step = max(1, -(-len(clients) // v["stability_max_clients"]))
+    if step == 1:
+        return np.arange(len(clients))
+    return np.flatnonzero(clients["source_row_number"].to_numpy() % step == 0)
+
+
+def chain_picks(clients: pd.DataFrame, weights: np.ndarray, v: dict[str, Any]) -> list[np.ndarray]:
+    """The whole chain on one Poisson resample (rows repeated by weight); pick members over ``clients``."""
+    rows = np.repeat(np.arange(len(clients)), weights)
+    expanded = clients.iloc[rows].reset_index(drop=True)
+    buckets = feature_buckets(expanded, v)
+    table = churn_by_feature(expanded, buckets, v)
+    signals = churn_signals(table, len(expanded), v)
+    sign_list = signs(expanded, buckets, signals)
+    candidate_table = candidates(sign_list, expanded, v)
+    members = []
+    for _, mask in select_segments(candidate_table, sign_list, expanded, v):
+        member = np.zeros(len(clients), dtype=bool)
+        member[rows[mask]] = True
+        members.append(member)
+    return members
+
+
+def stability(
+    clients: pd.DataFrame, picks: list[tuple[str, np.ndarray]], v: dict[str, Any], resamples: int | None = None
+) -> list[float]:
+    """Re-derived stability the notebooks' way: the chain rebuilt on each Poisson resample of the subsample.
+
+    Returns, per selected segment, the share of resamples whose picks overlap it (Jaccard >=
+    stability_match_jaccard, on the clients present in the resample).
+    """
+    positions = stability_subsample(clients, v)
+    subsample = clients.iloc[positions].reset_index(drop=True)
+    resamples = resamples or v["stability_rederive_resamples"]
+    weights = np.random.default_rng(v["stat_seed"]).poisson(1.0, size=(resamples, len(subsample)))
+    segments = [mask[positions] for _, mask in picks]
+    found = np.zeros(len(segments))
+    for row in weights:
+        present = row > 0
+        resample_picks = chain_picks(subsample, row, v)
+        for index, segment in enumerate(segments):
+            inside = segment & present
+            overlaps = [
+                np.count_nonzero(inside & pick) / max(1, np.count_nonzero(inside | pick)) for pick in resample_picks
+            ]
+            found[index] += any(overlap >= v["stability_match_jaccard"] for overlap in overlaps)
+    return (found / resamples).tolist()
+
+
+def stratified_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """The seeded stratified training sample the risk step documents (every client when there are at most ``size``)."""
+    if labels.size <= size:
+        return np.arange(labels.size)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for value in (False, True):
+        members = np.flatnonzero(labels == value)
+        take = max(1, round(size * members.size / labels.size))
+        picked.append(rng.choice(members, size=min(take, members.size), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def _booster(seed: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=120,
+        learning_rate=0.08,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    return CalibratedClassifierCV(model, method="isotonic", cv=3, ensemble=False)
+
+
+def _risk_features(clients: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Numbers, flags and one-hot city and gender (float32); the columns of each feature."""
+    numbers = ["age", "score", "equity", "balance", "products", "est_salary"]
+    flags = ["has_credit_card", "is_active", "is_age_missing", "is_balance_missing"]
+    dummies = pd.get_dummies(clients[["city", "gender"]], dtype="float32")
+    features = pd.concat([clients[numbers + flags].astype("float32"), dummies], axis=1)
+    groups = {name: [name] for name in numbers + flags}
+    for name in ("city", "gender"):
+        groups[name] = [column for column in dummies.columns if column.startswith(f"{name}_")]
+    return features, groups
+
+
+def _importance(
+    model: Any, x: pd.DataFrame, y: np.ndarray, groups: dict[str, list[str]], repeats: int, rng: Any
+) -> None:
+    """Permutation importance on a held-out fold: the drop in AUC when one feature's columns are shuffled."""
+    from sklearn.metrics import roc_auc_score
+
+    base = roc_auc_score(y, model.predict_proba(x)[:, 1])
+    for columns in groups.values():
+        for _ in range(repeats):
+            shuffled = x.copy()
+            shuffled[columns] = x[columns].iloc[rng.permutation(len(x))].to_numpy()
+            _ = base - roc_auc_score(y, model.predict_proba(shuffled)[:, 1])
+
+
+def _call_list(clients: pd.DataFrame, best: np.ndarray, v: dict[str, Any], out: Path | None) -> None:
+    """Deciles, the queue of active clients by expected loss, its top as CSV and XLSX."""
+    frame = clients.assign(churn_probability=best, expected_loss=best * clients["balance"].fillna(0))
+    rank = frame["churn_probability"].rank(ascending=False, method="first")
+    frame["risk_decile"] = np.minimum((rank - 1) * 10 // len(frame) + 1, 10)
+    queue = frame.loc[~frame["is_churned"]].sort_values(
+        ["expected_loss", "churn_probability", "balance", "source_row_number"],
+        ascending=[False, False, False, True],
+        na_position="last",
+        kind="stable",
+    )
+    columns = ["user_id", "city", "gender", "age", "products", "balance", "churn_probability", "expected_loss"]
+    top = queue.head(v["retention_export_max_rows"])[columns]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        top.to_csv(out / "retention_queue.csv", sep=";", decimal=",", index=False, encoding="utf-8-sig")
+        top.to_excel(out / "retention_queue.xlsx", index=False)
+
+
+def risk_model(
+    clients: pd.DataFrame,
+    sign_list: list[tuple[str, str, np.ndarray]],
+    n_signals: int,
+    v: dict[str, Any],
+    out: Path | None = None,
+) -> dict[str, float]:
+    """The churn-risk step the notebooks' way: pandas features, the same models, folds and exports.
+
+    Gradient boosting (isotonic calibration inside each training fold) on the cleaned attributes
+    with one-hot city and gender, and a logistic regression on the churn signals; out-of-fold on a
+    seeded stratified sample, the rest scored by the model fitted on the sample; permutation
+    importance on held-out folds; the queue of active clients by expected loss, its top written
+    as CSV and XLSX into ``out``. Returns the pooled out-of-fold ROC AUC of both models.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    seed = v["stat_seed"]
+    features, groups = _risk_features(clients)
+    held = pd.DataFrame({sign_id: mask for sign_id, _, mask in sign_list[:n_signals]}).astype(float)
+    labels = clients["is_churned"].to_numpy()
+    sample = stratified_sample(labels, v["risk_train_sample"], seed)
+    x, signs_x, y = features.iloc[sample], held.iloc[sample], labels[sample]
+    best, transparent = np.full(len(clients), np.nan), np.full(len(clients), np.nan)
+    rng = np.random.default_rng(seed)
+    splitter = StratifiedKFold(n_splits=v["risk_folds"], shuffle=True, random_state=seed)
+    for fold, (train, test) in enumerate(splitter.split(x, y), start=1):
+        model = _booster(seed).fit(x.iloc[train], y[train])
+        best[sample[test]] = model.predict_proba(x.iloc[test])[:, 1]
+        linear = LogisticRegression(C=1.0, max_iter=2000).fit(signs_x.iloc[train], y[train])
+        transparent[sample[test]] = linear.predict_proba(signs_x.iloc[test])[:, 1]
+        if fold <= v["risk_importance_folds"]:
+            rows = test
+            if rows.size > v["risk_importance_max_rows"]:
+                rows = np.sort(rng.choice(test, v["risk_importance_max_rows"], replace=False))
+            _importance(model, x.iloc[rows], y[rows], groups, v["risk_importance_repeats"], rng)
+    auc = {}
+    for name, values in (("best", best[sample]), ("transparent", transparent[sample])):
+        auc[name] = float(roc_auc_score(y, values))
+        average_precision_score(y, values), brier_score_loss(y, values)
+    rest = np.setdiff1d(np.arange(len(clients)), sample)
+    if rest.size:
+        fitted = _booster(seed).fit(x, y)
+        linear = LogisticRegression(C=1.0, max_iter=2000).fit(signs_x, y)
+        for start in range(0, rest.size, 1_000_000):
+            batch = rest[start : start + 1_000_000]
+            best[batch] = fitted.predict_proba(features.iloc[batch])[:, 1]
+            transparent[batch] = linear.predict_proba(held.iloc[batch])[:, 1]
+    _call_list(clients, best, v, out)
+    return auc
+
+
+PARTS = ("tests", "stability", "risk")
+
+
+def run(
+    path: str | Path, parts: tuple[str, ...] = PARTS, resamples: int | None = None, out: Path | None = None
+) -> Baseline:
+    """Run the baseline on the extract at ``path``; time each part.
+
+    Always: load, marts (the dbt models' work) and checks (the data tests'). ``parts`` adds the
+    statistical step's work: ``tests`` (hypotheses), ``stability`` (the chain re-derived on
+    ``resamples`` Poisson resamples, default var stability_rederive_resamples) and ``risk`` (the
+    churn-risk models and the call list, written into ``out`` when given).
+    """
     v = dbt_vars()
     result = Baseline()
     started = time.perf_counter()
@@ -441,12 +708,21 @@ def run(path: str | Path) -> Baseline:
     checks(frame_rows, clients, rejected, picks, candidate_table, v)
     result.seconds["checks"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    hypothesis_tests(clients)
-    result.seconds["tests"] = time.perf_counter() - started
+    if "tests" in parts:
+        started = time.perf_counter()
+        result.summary["hypotheses"] = hypothesis_tests(clients, v)
+        result.seconds["tests"] = time.perf_counter() - started
+    if "stability" in parts:
+        started = time.perf_counter()
+        result.summary["reselected_share"] = stability(clients, picks, v, resamples)
+        result.seconds["stability"] = time.perf_counter() - started
+    if "risk" in parts:
+        started = time.perf_counter()
+        result.summary["risk_auc"] = risk_model(clients, sign_list, len(signals), v, out)
+        result.seconds["risk"] = time.perf_counter() - started
 
     selected = candidate_table.set_index("candidate_id")
-    result.summary = {
+    result.summary |= {
         "clients": len(clients),
         "rejected": len(rejected),
         "churners": int(clients["is_churned"].sum()),

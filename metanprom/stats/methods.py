@@ -122,30 +122,47 @@ def _whole_number_range(a: np.ndarray, b: np.ndarray, max_span: int = 1_000_000)
 def mann_whitney_u(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Two-sided Mann-Whitney U of ``a`` vs ``b``: (U of a, p-value).
 
-    For whole numbers over a bounded range (score, age: millions of values, a few hundred distinct)
-    U and the tie-corrected normal approximation with continuity correction are computed from
-    value counts in O(n) with no sort: the same formulas as scipy's asymptotic method. Otherwise,
-    or for tiny samples (where scipy may use the exact distribution), scipy computes it.
+    The tie-corrected normal approximation with continuity correction (scipy's asymptotic method,
+    which scipy itself uses when both groups hold more than 8 values). U and the tie term come from
+    value counts in O(n) for whole numbers over a bounded range (score, age: millions of values, a
+    few hundred distinct), else from the two groups sorted apart (no ranking of the pooled values:
+    at 10 M incomes about twice as fast as scipy's ranks). Tiny samples, where scipy may use the
+    exact distribution, go to scipy.
     """
-    whole = _whole_number_range(a, b) if min(a.size, b.size) > 8 else None
-    if whole is None:
+    if min(a.size, b.size) <= 8:
         result = stats.mannwhitneyu(a, b, alternative="two-sided")
         return float(result.statistic), float(result.pvalue)
-    low, high = whole
-    counts_a = np.bincount((a - low).astype(np.int64), minlength=high - low + 1).astype(np.float64)
-    counts_b = np.bincount((b - low).astype(np.int64), minlength=high - low + 1).astype(np.float64)
-    ties = counts_a + counts_b
-    midranks = np.cumsum(ties) - ties + (ties + 1) / 2
+    whole = _whole_number_range(a, b)
+    if whole is None:
+        u_a, tie_term = _u_from_sorted(a, b)
+    else:
+        low, high = whole
+        counts_a = np.bincount((a - low).astype(np.int64), minlength=high - low + 1).astype(np.float64)
+        counts_b = np.bincount((b - low).astype(np.int64), minlength=high - low + 1).astype(np.float64)
+        ties = counts_a + counts_b
+        midranks = np.cumsum(ties) - ties + (ties + 1) / 2
+        u_a = float(np.dot(counts_a, midranks) - a.size * (a.size + 1) / 2)
+        tie_term = float(np.sum(ties**3 - ties))
     n_a, n_b = float(a.size), float(b.size)
     n = n_a + n_b
-    u_a = float(np.dot(counts_a, midranks) - n_a * (n_a + 1) / 2)
     u_max = max(u_a, n_a * n_b - u_a)
-    tie_term = float(np.sum(ties**3 - ties))
     sd = np.sqrt(n_a * n_b / 12 * ((n + 1) - tie_term / (n * (n - 1))))
     if sd == 0:
         return u_a, 1.0
     z = (u_max - n_a * n_b / 2 - 0.5) / sd
     return u_a, float(min(1.0, 2 * stats.norm.sf(z)))
+
+
+def _u_from_sorted(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """U of ``a`` (pairs where a is higher, ties counting half) and the tie term sum(t^3 - t), by sorting."""
+    sorted_a, sorted_b = np.sort(a), np.sort(b)
+    below = np.searchsorted(sorted_b, sorted_a, side="left")
+    equal = np.searchsorted(sorted_b, sorted_a, side="right") - below
+    u_a = float(below.sum()) + 0.5 * float(equal.sum())
+    pooled = np.sort(np.concatenate([sorted_a, sorted_b]), kind="stable")  # merges two sorted runs
+    starts = np.flatnonzero(np.concatenate([[True], pooled[1:] != pooled[:-1], [True]]))
+    ties = np.diff(starts).astype(np.float64)
+    return u_a, float(np.sum(ties**3 - ties))
 
 
 def rank_biserial_interval(u_statistic: float, n_a: int, n_b: int) -> tuple[float, float, float]:

@@ -461,11 +461,16 @@ CLIENT_COLUMNS = (
 )
 
 
-def read_clients(warehouse: Any, max_clients: int) -> tuple[Clients, list[str]]:
-    """Read dim_clients in file order (a systematic 1-in-k subsample above ``max_clients``); client keys."""
+def subsample_filter(warehouse: Any, max_clients: int, alias: str) -> str:
+    """Return the ``where`` clause of the systematic 1-in-k subsample (every k-th client by file order), or ''."""
     total = int(warehouse.fetch("select count(*) from marts.dim_clients")[0][0])
     step = max(1, -(-total // max_clients))
-    where = f"where mod(source_row_number, {step}) = 0" if step > 1 else ""
+    return f"where mod({alias}.source_row_number, {step}) = 0" if step > 1 else ""
+
+
+def read_clients(warehouse: Any, max_clients: int) -> tuple[Clients, list[str]]:
+    """Read dim_clients in file order (a systematic 1-in-k subsample above ``max_clients``); client keys."""
+    where = subsample_filter(warehouse, max_clients, "dim_clients")
     rows = warehouse.fetch(
         f"select {', '.join(CLIENT_COLUMNS)} from marts.dim_clients {where} order by source_row_number"
     )

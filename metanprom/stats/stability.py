@@ -46,15 +46,20 @@ def _rederived(
     warehouse: Warehouse, segment_ids: list[str], seed: int, variables: dict[str, Any]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Re-derive the chain on resamples; reselected share per segment and the resample-only findings."""
-    from metanprom.stats.rederive import ChainSettings, read_clients, rederive
+    from metanprom.stats.rederive import ChainSettings, read_clients, rederive, subsample_filter
 
-    clients, keys = read_clients(warehouse, int(variables["stability_max_clients"]))
+    max_clients = int(variables["stability_max_clients"])
+    clients, keys = read_clients(warehouse, max_clients)
     position = {key: index for index, key in enumerate(keys)}
     segments = {segment_id: np.zeros(len(keys), dtype=bool) for segment_id in segment_ids}
-    for segment_id, client_key in warehouse.fetch("select segment_id, client_key from marts.churn_segment_members"):
-        index = position.get(str(client_key))
-        if index is not None:  # outside the subsample at large sizes
-            segments[str(segment_id)][index] = True
+    # members of the subsample only (at 10 M clients the member list has millions of rows)
+    members = warehouse.fetch(
+        "select members.segment_id, members.client_key from marts.churn_segment_members as members "
+        "inner join marts.dim_clients as dim_clients on members.client_key = dim_clients.client_key "
+        + subsample_filter(warehouse, max_clients, "dim_clients")
+    )
+    for segment_id, client_key in members:
+        segments[str(segment_id)][position[str(client_key)]] = True
     full_signs = [str(row[0]) for row in warehouse.fetch("select sign_id from intermediate.int_segment_signs")]
     resamples = int(variables["stability_rederive_resamples"])
     weights = np.random.default_rng(seed).poisson(1.0, size=(resamples, len(keys)))

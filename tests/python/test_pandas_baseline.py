@@ -32,7 +32,7 @@ def _marts_figures(build) -> dict:
 
 
 def _baseline_figures(path: Path) -> dict:
-    summary = dict(pandas_baseline.run(path).summary)
+    summary = dict(pandas_baseline.run(path, parts=()).summary)
     summary["signals"] = sorted(summary["signals"])
     summary["segments"] = sorted(summary["segments"])
     summary["overlaps"] = sorted(summary["overlaps"].values())
@@ -68,3 +68,29 @@ def generated_build(tmp_path_factory):
 def test_baseline_reproduces_the_marts_on_a_generated_extract(generated_build):
     extract, build = generated_build
     assert _baseline_figures(extract) == _marts_figures(build)
+
+
+def test_baseline_statistics_and_risk_equal_the_marts(shipped_build, tmp_path):
+    """The benchmark's pandas counterpart of the statistical and risk steps does the same work:
+    every hypothesis's p-value and effect size equal marts.stat_tests, Holm on the primary tests,
+    and the risk models' out-of-fold AUC equal marts.churn_model_metrics."""
+    summary = pandas_baseline.run(SHIPPED, parts=("tests", "risk"), out=tmp_path).summary
+    rows = shipped_build.query(
+        "select hypothesis_id, test, p_value, effect_size, p_value_adjusted from marts.stat_tests"
+    )
+    assert len(rows) == len(summary["hypotheses"]) == 15
+    for hypothesis, test, p_value, effect, adjusted in rows:
+        theirs = summary["hypotheses"][(hypothesis, test)]
+        assert theirs["p"] == pytest.approx(p_value, rel=1e-9), (hypothesis, test)
+        assert theirs["effect"] == pytest.approx(effect, rel=1e-9, abs=1e-12), (hypothesis, test)
+        if adjusted is not None:
+            assert theirs["p_adjusted"] == pytest.approx(adjusted, rel=1e-9), (hypothesis, test)
+    auc = dict(
+        shipped_build.query(
+            "select score_name, value from marts.churn_model_metrics where metric = 'roc_auc' "
+            "and score_name in ('best', 'transparent')"
+        )
+    )
+    assert summary["risk_auc"]["best"] == pytest.approx(auc["best"], abs=1e-6)
+    assert summary["risk_auc"]["transparent"] == pytest.approx(auc["transparent"], abs=1e-6)
+    assert (tmp_path / "retention_queue.xlsx").stat().st_size > 0

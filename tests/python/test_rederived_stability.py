@@ -42,24 +42,6 @@ def test_with_every_weight_one_the_chain_reproduces_the_marts(shipped_chain):
     assert sorted(max(jaccard(segment, pick) for pick in selection.picks) for segment in segments) == [1.0] * 5
 
 
-def _baseline_picks(clients: pd.DataFrame, weights: np.ndarray, v: dict) -> list[np.ndarray]:
-    """The pandas baseline's chain on the resample (rows repeated by weight); members over all clients."""
-    rows = np.repeat(np.arange(len(clients)), weights)
-    expanded = clients.iloc[rows].reset_index(drop=True)
-    buckets = pandas_baseline.feature_buckets(expanded, v)
-    table = pandas_baseline.churn_by_feature(expanded, buckets, v)
-    signals = pandas_baseline.churn_signals(table, len(expanded), v)
-    sign_list = pandas_baseline.signs(expanded, buckets, signals)
-    candidates = pandas_baseline.candidates(sign_list, expanded, v)
-    picks = pandas_baseline.select_segments(candidates, sign_list, expanded, v)
-    members = []
-    for _, mask in picks:
-        member = np.zeros(len(clients), dtype=bool)
-        member[rows[mask]] = True
-        members.append(member)
-    return members
-
-
 def test_rederived_stability_equals_an_independent_pandas_implementation(shipped_chain):
     clients, segments, signs = shipped_chain
     v = dbt_vars()
@@ -76,7 +58,7 @@ def test_rederived_stability_equals_an_independent_pandas_implementation(shipped
     theirs = np.zeros(len(segments))
     for row in weights:
         present = row > 0
-        picks = _baseline_picks(frame, row, v)
+        picks = pandas_baseline.chain_picks(frame, row, v)
         for index, segment in enumerate(segments):
             # members are known for the clients in the resample: compare there
             if any(jaccard(segment & present, pick) >= 0.5 for pick in picks):

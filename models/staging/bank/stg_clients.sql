@@ -25,40 +25,58 @@ known_genders as (
     from {{ ref('ref_genders') }}
 ),
 
-trimmed as (
-    select
-        source_row_number,
-        {% for name, column in extract_columns() -%}
-        {% if name in ('city', 'gender') -%}
-        {{ clean_category(column) }} as {{ name }}_raw,
-        {%- else -%}
-        {{ clean_text(column) }} as {{ name }}_raw,
-        {%- endif %}
-        {% endfor %}
-        substr(trim(userid), 1, 1) = '0' and length(trim(userid)) > 1 as has_user_id_leading_zero
+-- City and gender hold a handful of distinct texts: each distinct text is normalised and matched
+-- once, then joined back to the rows (10 M rows hold a few cities, not 10 M regular expressions).
+{% for name, known in [('city', 'known_cities'), ('gender', 'known_genders')] -%}
+distinct_{{ name }}_texts as (
+    select distinct {{ name }} as {{ name }}_source
     from source_rows
 ),
 
+{{ name }}_texts as (
+    select
+        {{ name }}_source,
+        {{ clean_category(name ~ '_source') }} as {{ name }}_raw
+    from distinct_{{ name }}_texts
+),
+
+{{ name }}_matches as (
+    select
+        {{ name }}_texts.{{ name }}_source,
+        {{ name }}_texts.{{ name }}_raw,
+        coalesce({{ known }}.known_{{ name }}, {{ name }}_texts.{{ name }}_raw) as {{ name }}_canonical,
+        coalesce(
+            {{ category_match_key(name ~ '_texts.' ~ name ~ '_raw') }} <> lower({{ name }}_texts.{{ name }}_raw)
+            and {{ known }}.known_{{ name }} is not null,
+            false
+        ) as is_{{ name }}_lookalike
+    from {{ name }}_texts
+    left join {{ known }}
+        on {{ category_match_key(name ~ '_texts.' ~ name ~ '_raw') }} = {{ known }}.{{ name }}_key
+),
+
+{% endfor -%}
 categories as (
     select
-        trimmed.*,
-        coalesce(known_cities.known_city, trimmed.city_raw) as city_canonical,
-        coalesce(known_genders.known_gender, trimmed.gender_raw) as gender_canonical,
-        coalesce(
-            {{ category_match_key('trimmed.city_raw') }} <> lower(trimmed.city_raw)
-            and known_cities.known_city is not null,
-            false
-        ) as is_city_lookalike,
-        coalesce(
-            {{ category_match_key('trimmed.gender_raw') }} <> lower(trimmed.gender_raw)
-            and known_genders.known_gender is not null,
-            false
-        ) as is_gender_lookalike
-    from trimmed
-    left join known_cities
-        on {{ category_match_key('trimmed.city_raw') }} = known_cities.city_key
-    left join known_genders
-        on {{ category_match_key('trimmed.gender_raw') }} = known_genders.gender_key
+        source_rows.source_row_number,
+        {% for name, column in extract_columns() -%}
+        {% if name in ('city', 'gender') -%}
+        {{ name }}_matches.{{ name }}_raw,
+        {%- else -%}
+        {{ clean_text('source_rows.' ~ column) }} as {{ name }}_raw,
+        {%- endif %}
+        {% endfor %}
+        city_matches.city_canonical,
+        gender_matches.gender_canonical,
+        coalesce(city_matches.is_city_lookalike, false) as is_city_lookalike,
+        coalesce(gender_matches.is_gender_lookalike, false) as is_gender_lookalike,
+        substr(trim(source_rows.userid), 1, 1) = '0' and length(trim(source_rows.userid)) > 1
+            as has_user_id_leading_zero
+    from source_rows
+    left join city_matches
+        on source_rows.city = city_matches.city_source
+    left join gender_matches
+        on source_rows.gender = gender_matches.gender_source
 ),
 
 numbers as (
