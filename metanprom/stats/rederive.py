@@ -344,15 +344,16 @@ def _select(
     position[chosen] = np.arange(chosen.size)
     kept = position[candidate_of] >= 0
     membership[position[candidate_of[kept]], all_rows[kept]] = True
-    member_clients = membership @ pattern_clients
+    weights_of = membership.astype(np.float64)  # cast once: `bool @ float` casts the whole matrix on every product
+    member_clients = weights_of @ pattern_clients
     reached = np.zeros(len(patterns), dtype=bool)
     picked: list[int] = []
     for _ in range(settings.segment_max_count):
-        gain = membership @ (pattern_churners * ~reached)
+        gain = weights_of @ (pattern_churners * ~reached)
         allowed = gain > 0
         allowed[picked] = False
         for pick in picked:
-            shared = membership @ (pattern_clients * membership[pick])
+            shared = weights_of @ (pattern_clients * membership[pick])
             union = member_clients + member_clients[pick] - shared
             allowed &= shared / union <= settings.segment_max_overlap
         if not allowed.any():
