@@ -45,6 +45,7 @@ class BuildReport:
     extract: Path
     paths: Paths
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)  # peak RSS so far, after each stage
     dbt: DbtResults = field(default_factory=DbtResults)
     counts: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
@@ -61,7 +62,15 @@ def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
     started = time.perf_counter()
     step()
     report.stage_seconds[name] = time.perf_counter() - started
+    report.stage_peak_mb[name] = _peak_rss_mb()
     print(f"    {name} done in {report.stage_seconds[name]:.1f} s", flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """Largest resident set so far of this process or of one of its finished children (dbt), in MB."""
+    import resource
+
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _load(report: BuildReport, extract: str | None) -> None:
@@ -236,6 +245,7 @@ def _side_by_side(report: BuildReport) -> None:
         print("\n".join(messages[name]))
         print(f"    {name} done in {seconds[name]:.1f} s", flush=True)
     report.stage_seconds["statistics and churn risk"] = time.perf_counter() - started
+    report.stage_peak_mb["statistics and churn risk"] = _peak_rss_mb()
 
 
 def _client_count(report: BuildReport) -> int:
@@ -338,7 +348,8 @@ def run_build(extract: str | None = None, *, split_dbt: bool = False, timings: P
         finally:
             shutil.rmtree(paths.work_dir, ignore_errors=True)
             if timings is not None:
-                timings.write_text(json.dumps(report.stage_seconds), encoding="utf-8")
+                payload = {"seconds": report.stage_seconds, "peak_rss_mb": report.stage_peak_mb}
+                timings.write_text(json.dumps(payload), encoding="utf-8")
     return report
 
 

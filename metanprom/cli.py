@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument(
         "--split-dbt", action="store_true", help="run dbt models and tests as two timed stages (the benchmark does)"
     )
-    build.add_argument("--timings", type=Path, help="write the seconds of each stage to this JSON file")
+    build.add_argument(
+        "--timings", type=Path, help="write the seconds and the peak RSS (MB) after each stage to this JSON file"
+    )
     build.set_defaults(handler=_build)
     engines = commands.add_parser(
         "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"

@@ -25,7 +25,6 @@ the model fitted on the sample (those clients' labels were never seen either).
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ import pandas as pd
 
 from metanprom.i18n import queue_title, sign_in_words
 from metanprom.paths import settings_from_vars
-from metanprom.warehouse import Warehouse
+from metanprom.warehouse import Warehouse, as_float
 
 NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
 FLAGS = ("has_credit_card", "is_active", "is_age_missing", "is_balance_missing")
@@ -154,10 +153,10 @@ def read_inputs(warehouse: Warehouse) -> RiskInputs:
         clients[name] = pd.Categorical.from_codes(
             np.asarray(_plain(raw[f"{name}_code"]), dtype=np.int64), categories[name]
         )
-    for name in NUMERIC:
-        clients[name] = pd.to_numeric(pd.Series(_plain(raw[name])), errors="coerce").astype("float64").to_numpy()
+    for name in NUMERIC:  # float64 with NaN for null, without a Python object per value
+        clients[name] = as_float(raw.pop(name))
     for name in (*FLAGS, "is_churned"):
-        clients[name] = np.asarray(_plain(raw[name])).astype(bool)
+        clients[name] = np.asarray(_plain(raw.pop(name))).astype(bool)
     del raw
     signs = pd.DataFrame(
         warehouse.fetch(
@@ -447,9 +446,10 @@ def validation_tables(
 
 
 def _bitmask(matrix: np.ndarray) -> np.ndarray:
-    if matrix.shape[1] == 0:
-        return np.zeros(matrix.shape[0], dtype=np.int64)
-    return (matrix.astype(np.int64) << np.arange(matrix.shape[1], dtype=np.int64)).sum(axis=1)
+    bits = np.zeros(matrix.shape[0], dtype=np.int64)
+    for column in range(matrix.shape[1]):  # one column at a time: no clients x signs int64 copy (1.6 GB at 10 M)
+        bits |= matrix[:, column].astype(np.int64) << column
+    return bits
 
 
 def _actions(signs: pd.DataFrame, actions: pd.DataFrame) -> list[str | None]:
@@ -696,77 +696,101 @@ def _client_risk_sql() -> str:
 def _queue_sql() -> str:
     """marts.retention_queue: active clients by expected loss; ties by probability, balance, file order.
 
-    Read from the scores and the texts per pattern like client_churn_risk, joined to dim_clients on
-    the integer source_row_number (a join on the text client_key cost most of the step at 10 M).
+    The rank is computed on narrow rows (row number and the sort keys), then the client's columns
+    and the texts per pattern are joined on the integer source_row_number: at 10 M clients sorting
+    the wide rows, or joining on the text client_key, cost most of the step.
     """
     return """
-        select
-            row_number() over (
-                order by ranked.expected_loss desc nulls last, ranked.churn_probability desc nulls last,
-                    ranked.balance desc nulls last, ranked.source_row_number
-            ) as queue_rank,
-            ranked.client_key,
-            ranked.user_id,
-            ranked.city,
-            ranked.gender,
-            ranked.age,
-            ranked.products,
-            ranked.balance,
-            ranked.is_balance_missing,
-            ranked.churn_probability,
-            ranked.expected_loss,
-            ranked.top_reasons,
-            ranked.recommended_action,
-            ranked.recommended_action_ru,
-            ranked.segment_ids
-        from (
+        with
+
+        active as (
             select
-                clients.client_key,
-                clients.source_row_number,
-                clients.user_id,
-                clients.city,
-                clients.gender,
-                clients.age,
-                clients.products,
-                clients.balance,
-                clients.is_balance_missing,
+                scores.source_row_number,
                 scores.churn_probability,
-                scores.churn_probability * coalesce(clients.balance, 0) as expected_loss,
-                reasons.top_reasons,
-                action_texts.recommended_action,
-                action_texts.recommended_action_ru,
-                segment_texts.segment_ids
+                clients.balance,
+                scores.churn_probability * coalesce(clients.balance, 0) as expected_loss
             from intermediate.risk_scores as scores
             inner join marts.dim_clients as clients
                 on scores.source_row_number = clients.source_row_number
-            left join intermediate.risk_reason_texts as reasons
-                on scores.sign_pattern = reasons.sign_pattern
-            left join intermediate.risk_segment_texts as segment_texts
-                on scores.segment_mask = segment_texts.segment_mask
-            left join intermediate.risk_action_texts as action_texts
-                on scores.action_id = action_texts.action_id
             where not clients.is_churned
-        ) as ranked
+        ),
+
+        ranked as (
+            select
+                source_row_number,
+                expected_loss,
+                row_number() over (
+                    order by expected_loss desc nulls last, churn_probability desc nulls last,
+                        balance desc nulls last, source_row_number
+                ) as queue_rank
+            from active
+        )
+
+        select
+            ranked.queue_rank,
+            clients.client_key,
+            clients.user_id,
+            clients.city,
+            clients.gender,
+            clients.age,
+            clients.products,
+            clients.balance,
+            clients.is_balance_missing,
+            scores.churn_probability,
+            ranked.expected_loss,
+            reasons.top_reasons,
+            action_texts.recommended_action,
+            action_texts.recommended_action_ru,
+            segment_texts.segment_ids
+        from ranked
+        inner join intermediate.risk_scores as scores
+            on ranked.source_row_number = scores.source_row_number
+        inner join marts.dim_clients as clients
+            on ranked.source_row_number = clients.source_row_number
+        left join intermediate.risk_reason_texts as reasons
+            on scores.sign_pattern = reasons.sign_pattern
+        left join intermediate.risk_segment_texts as segment_texts
+            on scores.segment_mask = segment_texts.segment_mask
+        left join intermediate.risk_action_texts as action_texts
+            on scores.action_id = action_texts.action_id
+        order by ranked.queue_rank
     """
 
 
+# marts.retention_summary from the scores, before they are dropped: the queue is the active clients,
+# every join is on the integer source_row_number (two joins on the text client_key cost 20 s at 10 M)
 SUMMARY_SQL = """
+    with
+
+    scored as (
+        select
+            clients.is_churned,
+            clients.balance,
+            scores.risk_decile,
+            scores.churn_probability * coalesce(clients.balance, 0) as expected_loss,
+            segment_texts.segment_ids
+        from intermediate.risk_scores as scores
+        inner join marts.dim_clients as clients
+            on scores.source_row_number = clients.source_row_number
+        left join intermediate.risk_segment_texts as segment_texts
+            on scores.segment_mask = segment_texts.segment_mask
+    )
+
     select
-        count(*) as active_clients,
-        sum(queue.expected_loss) as queue_expected_loss,
-        sum(coalesce(queue.balance, 0)) as queue_balance_total,
-        sum(case when queue.segment_ids is not null then 1 else 0 end) as segment_active_clients,
-        sum(case when queue.segment_ids is not null then coalesce(queue.balance, 0) else 0 end)
+        count(case when not is_churned then 1 end) as active_clients,
+        sum(case when not is_churned then expected_loss end) as queue_expected_loss,
+        sum(case when not is_churned then coalesce(balance, 0) end) as queue_balance_total,
+        sum(case when not is_churned then case when segment_ids is not null then 1 else 0 end end)
+            as segment_active_clients,
+        sum(case when not is_churned then case when segment_ids is not null then coalesce(balance, 0) else 0 end end)
             as segment_active_balance,
-        sum(case when queue.segment_ids is not null then queue.expected_loss end) as segment_active_expected_loss,
-        (select count(*) from marts.client_churn_risk as risk inner join marts.dim_clients as clients
-            on risk.client_key = clients.client_key where clients.is_churned and risk.segment_ids is not null)
-            as segment_churned_clients,
-        sum(case when risk.risk_decile = 1 then 1 else 0 end) as top_decile_active_clients,
-        sum(case when risk.risk_decile = 1 then queue.expected_loss end) as top_decile_expected_loss
-    from marts.retention_queue as queue
-    inner join marts.client_churn_risk as risk
-        on queue.client_key = risk.client_key
+        sum(case when not is_churned and segment_ids is not null then expected_loss end)
+            as segment_active_expected_loss,
+        count(case when is_churned and segment_ids is not null then 1 end) as segment_churned_clients,
+        sum(case when not is_churned then case when risk_decile = 1 then 1 else 0 end end)
+            as top_decile_active_clients,
+        sum(case when not is_churned and risk_decile = 1 then expected_loss end) as top_decile_expected_loss
+    from scored
 """
 
 
@@ -803,13 +827,11 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     scratch_tables = [table for table, _, _ in scratch]
     del scratch, clients, labels
     result.clients = result.clients.iloc[0:0]
-    if getattr(warehouse, "engine", "") == "duckdb":  # the arrays are freed: the joins may use the build's memory
-        warehouse.execute(f"set memory_limit = '{os.environ.get('METANPROM_DUCKDB_MEMORY', '3GB')}'")
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
     warehouse.create_table_as("marts.retention_queue", _queue_sql())
+    names, rows = warehouse.fetch_named(SUMMARY_SQL)
     for table in scratch_tables:
         warehouse.drop_table(table)
-    names, rows = warehouse.fetch_named(SUMMARY_SQL)
     summary = {name: value for name, value in zip(names, rows[0], strict=True)}
     if not result.trained:
         for name in ("queue_expected_loss", "segment_active_expected_loss", "top_decile_expected_loss"):

@@ -25,6 +25,19 @@ from metanprom.paths import REPO_ROOT
 SPARK_TYPES = {"varchar": "string", "double precision": "double"}
 
 
+def as_float(column: Any) -> np.ndarray:
+    """Return a fetched column as float64 with NaN for null, without a Python object per value.
+
+    DuckDB hands nullable columns over as masked arrays; other drivers give None in object arrays.
+    """
+    if np.ma.isMaskedArray(column):
+        return np.ma.asarray(column, dtype=np.float64).filled(np.nan)
+    array = np.asarray(column)
+    if array.dtype == object:
+        return np.array([np.nan if value is None else value for value in array], dtype=np.float64)
+    return array.astype(np.float64)
+
+
 def _clean(value: Any) -> Any:
     """None for NaN/inf (SQL null), the value otherwise; numpy scalars become Python ones."""
     if isinstance(value, np.generic):
@@ -160,7 +173,7 @@ class DbApiWarehouse(Warehouse):
         cursor = self.connection.cursor()
         cursor.execute(f"drop table if exists {table}")
         cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
-        cursor.register("metanprom_frame", frame[list(columns)])
+        cursor.register("metanprom_frame", frame)  # the insert reads only `columns`: no copy of the frame
         try:
             cursor.execute(f"insert into {table} select {', '.join(columns)} from metanprom_frame")
         finally:

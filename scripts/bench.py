@@ -43,9 +43,10 @@ PANDAS_PARTS = ["load", "marts", "checks", "tests", "stability", "risk"]
 GB = 1024**3
 
 _MEASURE = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
 started = time.perf_counter()
-completed = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+with open(os.environ.get("BENCH_LOG", os.devnull), "w") as log:  # the step's output, read when it fails
+    completed = subprocess.run(sys.argv[1:], stdout=log, stderr=subprocess.PIPE, text=True)
 print(json.dumps({"returncode": completed.returncode, "seconds": time.perf_counter() - started,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                   "stderr": completed.stderr[-3000:]}))
@@ -107,11 +108,15 @@ def _pipeline(work: Path, extract: Path) -> tuple[dict, dict, int]:
         METANPROM_EXTRACT=str(extract),
     )
     timings = work / "timings.json"
+    env["BENCH_LOG"] = str(work / "pipeline.log")
     with DiskSampler(work) as disk:
         run = _measured([sys.executable, "-m", "metanprom", "build", "--split-dbt", "--timings", str(timings)], env)
     if run["returncode"] != 0:
-        raise SystemExit(f"pipeline failed on {extract}:\n{run['stderr']}")
-    return run, json.loads(timings.read_text(encoding="utf-8")), disk.peak - extract.stat().st_size
+        output = (work / "pipeline.log").read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+        raise SystemExit(f"pipeline failed on {extract}:\n" + "\n".join(output) + f"\n{run['stderr']}")
+    payload = json.loads(timings.read_text(encoding="utf-8"))
+    run["stage_peak_mb"] = payload["peak_rss_mb"]
+    return run, payload["seconds"], disk.peak - extract.stat().st_size
 
 
 def _pandas(work: Path, extract: Path) -> tuple[dict, dict]:
@@ -186,6 +191,11 @@ def render(rows: list[dict], seed: int) -> str:
         total = row["pipeline"]["seconds"]
         parts = ", ".join(f"{s} {row['stages'].get(s, 0) / total:.0%}" for s in PIPELINE_STAGES if row["stages"].get(s))
         shares.append(f"- {row['size']:,}: {parts}")
+        peaks = row["pipeline"].get("stage_peak_mb", {})
+        if peaks:
+            top = max(peaks.values())
+            stage = next(name for name, value in peaks.items() if value >= top)
+            shares.append(f"  peak RSS {top / 1024:.2f} GB, reached in stage: {stage}")
     pandas_header = ["clients", *[f"pandas {p} s" for p in PANDAS_PARTS], "pandas total s", "pandas peak RSS GB"]
     pandas_header += ["end to end: pandas / pipeline", "statistics: pandas (tests + stability) / pipeline"]
     pandas_lines = ["| " + " | ".join(pandas_header) + " |", "|" + "---|" * len(pandas_header)]

@@ -23,7 +23,7 @@ from metanprom.stats.methods import (
     compare_proportions,
     compare_two_groups,
 )
-from metanprom.warehouse import Warehouse
+from metanprom.warehouse import Warehouse, as_float
 
 COLUMNS = (
     "products",
@@ -131,23 +131,13 @@ def read_clients(warehouse: Warehouse) -> dict[str, np.ndarray]:
     segments = warehouse.fetch("select product_segment, min_products from marts.product_segments order by min_products")
     labels = np.array([row[0] for row in segments], dtype=str)
     starts = np.array([row[1] for row in segments], dtype=np.float64)
-    products = _as_float(raw["products"])
+    products = as_float(raw["products"])
     data: dict[str, np.ndarray] = {"product_segment": labels[np.searchsorted(starts, products, side="right") - 1]}
     for name in ("is_churned", "is_active", "has_credit_card"):
         data[name] = np.asarray(raw[name]).astype(bool)
     for name in ("products", "est_salary", "balance", "age", "score"):
-        data[name] = _as_float(raw[name])
+        data[name] = as_float(raw[name])
     return data
-
-
-def _as_float(column: Any) -> np.ndarray:
-    """Convert a column to float64 with NaN for null (masked arrays and None both handled)."""
-    if np.ma.isMaskedArray(column):
-        return np.ma.asarray(column, dtype=np.float64).filled(np.nan)
-    array = np.asarray(column)
-    if array.dtype == object:
-        return np.array([np.nan if value is None else value for value in array], dtype=np.float64)
-    return array.astype(np.float64)
 
 
 def run_tests(data: dict[str, np.ndarray], config: StatConfig) -> tuple[list[TestResult], list[dict[str, Any]]]:
