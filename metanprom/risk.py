@@ -251,7 +251,8 @@ def feature_frame(clients: pd.DataFrame) -> tuple[np.ndarray, dict[str, list[int
 # --- models ---------------------------------------------------------------------------------
 
 
-def _best_model(seed: int) -> Any:
+def best_model(seed: int) -> Any:
+    """Return the best model, unfitted: gradient boosting calibrated with isotonic regression (3 inner folds)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -300,7 +301,7 @@ def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return assignment
 
 
-def _training_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+def training_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Return the indices of a seeded stratified sample (all clients when there are at most ``size``)."""
     if labels.size <= size:
         return np.arange(labels.size)
@@ -344,7 +345,7 @@ def cross_validate(
     drops: dict[str, list[float]] = {name: [] for name in groups}
     for fold in range(1, int(folds.max()) + 1):
         train, test = folds != fold, folds == fold
-        model = _best_model(config.seed).fit(features[train], labels[train])
+        model = best_model(config.seed).fit(features[train], labels[train])
         best[test] = model.predict_proba(features[test])[:, 1]
         if signs.shape[1]:
             linear = _transparent_model().fit(signs[train], labels[train])
@@ -496,7 +497,7 @@ def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
     folds = np.zeros(labels.size, dtype=np.int64)
     decile = np.full(labels.size, np.nan)
     if reason is None:
-        sample = _training_sample(labels, config.train_sample, config.seed)
+        sample = training_sample(labels, config.train_sample, config.seed)
         folds[sample] = fold_assignment(labels[sample], config.folds, config.seed)
         best_sample, transparent_sample, result.importance = cross_validate(
             features[sample], held[sample].astype(np.float64), labels[sample], folds[sample], groups, config
@@ -507,7 +508,7 @@ def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
         rest = np.flatnonzero(outside)  # (np.setdiff1d hashes 10 M values: 11 s; a mask: 0.05 s)
         del outside
         if rest.size:  # clients outside the sample: scored by the model fitted on the sample, in batches
-            fitted = _best_model(config.seed).fit(features[sample], labels[sample])
+            fitted = best_model(config.seed).fit(features[sample], labels[sample])
             for batch in _batches(rest):
                 best[batch] = fitted.predict_proba(features[batch])[:, 1]
         if len(signs):
@@ -667,9 +668,20 @@ SCORE_COLUMNS = {
 }
 
 
+#: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
+TEXT_JOINS = """
+        left join intermediate.risk_reason_texts as reasons
+            on scores.sign_pattern = reasons.sign_pattern
+        left join intermediate.risk_segment_texts as segment_texts
+            on scores.segment_mask = segment_texts.segment_mask
+        left join intermediate.risk_action_texts as action_texts
+            on scores.action_id = action_texts.action_id
+"""
+
+
 def _client_risk_sql() -> str:
     """marts.client_churn_risk from the scores (keyed by source_row_number) and the pattern texts."""
-    return """
+    return f"""
         select
             clients.client_key,
             scores.churn_probability,
@@ -684,12 +696,7 @@ def _client_risk_sql() -> str:
         from intermediate.risk_scores as scores
         inner join marts.dim_clients as clients
             on scores.source_row_number = clients.source_row_number
-        left join intermediate.risk_reason_texts as reasons
-            on scores.sign_pattern = reasons.sign_pattern
-        left join intermediate.risk_segment_texts as segment_texts
-            on scores.segment_mask = segment_texts.segment_mask
-        left join intermediate.risk_action_texts as action_texts
-            on scores.action_id = action_texts.action_id
+        {TEXT_JOINS}
     """
 
 
@@ -700,7 +707,7 @@ def _queue_sql() -> str:
     and the texts per pattern are joined on the integer source_row_number: at 10 M clients sorting
     the wide rows, or joining on the text client_key, cost most of the step.
     """
-    return """
+    return f"""
         with
 
         active as (
@@ -747,12 +754,7 @@ def _queue_sql() -> str:
             on ranked.source_row_number = scores.source_row_number
         inner join marts.dim_clients as clients
             on ranked.source_row_number = clients.source_row_number
-        left join intermediate.risk_reason_texts as reasons
-            on scores.sign_pattern = reasons.sign_pattern
-        left join intermediate.risk_segment_texts as segment_texts
-            on scores.segment_mask = segment_texts.segment_mask
-        left join intermediate.risk_action_texts as action_texts
-            on scores.action_id = action_texts.action_id
+        {TEXT_JOINS}
         order by ranked.queue_rank
     """
 

@@ -34,6 +34,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 from metanprom.paths import REPO_ROOT, dbt_vars
+from metanprom.risk import best_model, training_sample  # the same model and sample rule; the data path is pandas
 
 MISSING = "missing"
 NUMERIC_RULES = {
@@ -536,34 +537,6 @@ def stability(
     return (found / resamples).tolist()
 
 
-def stratified_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """The seeded stratified training sample the risk step documents (every client when there are at most ``size``)."""
-    if labels.size <= size:
-        return np.arange(labels.size)
-    rng = np.random.default_rng(seed)
-    picked = []
-    for value in (False, True):
-        members = np.flatnonzero(labels == value)
-        take = max(1, round(size * members.size / labels.size))
-        picked.append(rng.choice(members, size=min(take, members.size), replace=False))
-    return np.sort(np.concatenate(picked))
-
-
-def _booster(seed: int) -> Any:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    model = HistGradientBoostingClassifier(
-        max_iter=120,
-        learning_rate=0.08,
-        max_leaf_nodes=15,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=seed,
-    )
-    return CalibratedClassifierCV(model, method="isotonic", cv=3, ensemble=False)
-
-
 def _risk_features(clients: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Numbers, flags and one-hot city and gender (float32); the columns of each feature."""
     numbers = ["age", "score", "equity", "balance", "products", "est_salary"]
@@ -632,13 +605,13 @@ def risk_model(
     features, groups = _risk_features(clients)
     held = pd.DataFrame({sign_id: mask for sign_id, _, mask in sign_list[:n_signals]}).astype(float)
     labels = clients["is_churned"].to_numpy()
-    sample = stratified_sample(labels, v["risk_train_sample"], seed)
+    sample = training_sample(labels, v["risk_train_sample"], seed)
     x, signs_x, y = features.iloc[sample], held.iloc[sample], labels[sample]
     best, transparent = np.full(len(clients), np.nan), np.full(len(clients), np.nan)
     rng = np.random.default_rng(seed)
     splitter = StratifiedKFold(n_splits=v["risk_folds"], shuffle=True, random_state=seed)
     for fold, (train, test) in enumerate(splitter.split(x, y), start=1):
-        model = _booster(seed).fit(x.iloc[train], y[train])
+        model = best_model(seed).fit(x.iloc[train], y[train])
         best[sample[test]] = model.predict_proba(x.iloc[test])[:, 1]
         linear = LogisticRegression(C=1.0, max_iter=2000).fit(signs_x.iloc[train], y[train])
         transparent[sample[test]] = linear.predict_proba(signs_x.iloc[test])[:, 1]
@@ -653,7 +626,7 @@ def risk_model(
         average_precision_score(y, values), brier_score_loss(y, values)
     rest = np.setdiff1d(np.arange(len(clients)), sample)
     if rest.size:
-        fitted = _booster(seed).fit(x, y)
+        fitted = best_model(seed).fit(x, y)
         linear = LogisticRegression(C=1.0, max_iter=2000).fit(signs_x, y)
         for start in range(0, rest.size, 1_000_000):
             batch = rest[start : start + 1_000_000]
