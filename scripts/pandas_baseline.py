@@ -1,4 +1,4 @@
-"""The benchmark's pandas baseline: the dbt stage's work, done the course notebooks' way.
+"""The benchmark's pandas baseline: the pipeline's work, done the course notebooks' way.
 
 The notebooks read the CSV with pandas, cleaned it, broke churn down by feature with groupby,
 picked churn signs and combined them with ``itertools.combinations``, filtering the frame once
@@ -15,8 +15,14 @@ of ``dbt_project.yml``, read by ``metanprom.paths.dbt_vars``; the repository roo
 - the data tests' checks (keys unique and present, ranges, every row accounted for, segments
   reproduced from their members).
 
-``run`` times load / marts / checks / hypothesis tests separately and returns the figures the
-benchmark prints; ``summary`` holds the results that tests compare with the warehouse's marts.
+- the statistical step's work: every hypothesis of the plan with both tests, effect sizes, bootstrap
+  intervals, post-hoc pairs and Holm (scipy, statsmodels); the segment chain re-derived on Poisson
+  resamples of the same subsample (stability);
+- the risk step's work: the same models on pandas features, the same folds and training sample,
+  permutation importance, every client scored, the call list as CSV and XLSX.
+
+``run`` times load / marts / checks / tests / stability / risk separately and returns the figures
+the benchmark prints; ``summary`` holds the results that tests compare with the warehouse's marts.
 """
 
 from __future__ import annotations

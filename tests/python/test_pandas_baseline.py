@@ -1,4 +1,4 @@
-"""The benchmark's pandas baseline does the dbt stage's work: an independent re-implementation
+"""The benchmark's pandas baseline does the pipeline's work: an independent re-implementation
 whose figures must equal the warehouse's marts on the shipped extract (and on a generated one)."""
 
 from __future__ import annotations
