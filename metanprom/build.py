@@ -217,7 +217,7 @@ def _risk(report: BuildReport, warehouse: Warehouse | None = None, say: Say = pr
 def _side_by_side(report: BuildReport) -> None:
     """Run the statistical and risk steps in two threads of one process, sharing one DuckDB database.
 
-    Small extracts only (var ``parallel_steps_max_clients``): there the risk step runs on one
+    Small extracts only (var ``small_extract_max_clients``): there the risk step runs on one
     core and the statistical step takes the other; above it scikit-learn uses both cores itself and
     the steps run one after the other (memory stays within the budget). Each step's messages are
     printed when both are done, so they never interleave.
@@ -383,7 +383,7 @@ def _run_stages(report: BuildReport, extract: str | None, split_dbt: bool) -> No
         )
     warming.join()
     _check_rejections(report)
-    if _client_count(report) <= int(dbt_vars().get("parallel_steps_max_clients", 0)):
+    if _client_count(report) <= int(dbt_vars().get("small_extract_max_clients", 0)):
         _side_by_side(report)
     else:
         _stage(report, "statistics", lambda: _statistics(report))

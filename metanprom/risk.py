@@ -44,7 +44,6 @@ SIGN_COLUMNS = {
     "credit_card": ("has_credit_card", {"yes": True, "no": False}),
     "last_activity": ("is_active", {"yes": True, "no": False}),
 }
-SINGLE_THREAD_BELOW = 200_000
 QUEUE_COLUMNS = (
     "queue_rank",
     "client_key",
@@ -66,7 +65,7 @@ QUEUE_COLUMNS = (
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """Settings of the step (dbt vars ``risk_*``, ``stat_seed``)."""
+    """Settings of the step (dbt vars ``risk_*``, ``stat_seed``, ``small_extract_max_clients``)."""
 
     folds: int = 5
     seed: int = 20261124
@@ -76,6 +75,7 @@ class RiskConfig:
     importance_folds: int = 2
     importance_max_rows: int = 50_000
     export_max_rows: int = 20_000
+    single_thread_max_clients: int = 200_000
 
     @classmethod
     def from_dbt_project(cls) -> RiskConfig:
@@ -91,6 +91,7 @@ class RiskConfig:
                 "importance_folds": "risk_importance_folds",
                 "importance_max_rows": "risk_importance_max_rows",
                 "export_max_rows": "retention_export_max_rows",
+                "single_thread_max_clients": "small_extract_max_clients",
             },
         )
 
@@ -988,7 +989,7 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
     inputs = read_inputs(warehouse)
     # small extracts: one thread (OpenMP start-up and spinning cost more than they save on a few
     # thousand rows, and builds running side by side would fight over the cores)
-    with threadpool_limits(limits=1 if len(inputs.clients) < SINGLE_THREAD_BELOW else None):
+    with threadpool_limits(limits=1 if len(inputs.clients) <= config.single_thread_max_clients else None):
         result = compute(inputs, config)
     del inputs  # result.clients is the only reference left: write_tables frees it before the SQL joins
     write_tables(warehouse, result, config)

@@ -401,25 +401,25 @@ def _bootstrap_sample(values: np.ndarray, rng: np.random.Generator, max_size: in
     return rng.choice(values, size=max_size, replace=False) if values.size > max_size else values
 
 
-def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
-    """The statistical step's work with scipy and statsmodels on the frame, the notebooks' way.
+def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The statistical step's work with scipy and statsmodels on the clients frame, the notebooks' way.
 
     Every hypothesis of the pre-declared plan (seeds/analysis_plan.csv) with both of its tests, the
     effect sizes and their intervals (bootstrap on at most ``stat_max_resample_size`` values per
     group, as the step documents), the post-hoc pairs after Kruskal-Wallis, Holm over the primary
-    tests. Returns {(hypothesis, test): {"p": p-value, "effect": effect size}} for the cross-check.
+    tests. Returns {(hypothesis, test): {"p": p-value, "effect": effect size, ...}}: the p-value and
+    effect are cross-checked with the marts; the intervals (their own resamples) are kept beside them.
     """
     n_boot, max_size = v["stat_bootstrap_resamples"], v["stat_max_resample_size"]
     rng = np.random.default_rng(v["stat_seed"])
     churned = clients["is_churned"].to_numpy()
-    found: dict[tuple[str, str], dict[str, float]] = {}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
 
     def two_groups(hypothesis: str, a: pd.Series, b: pd.Series, boot: int = n_boot) -> None:
         a, b = a.dropna().to_numpy(dtype=float), b.dropna().to_numpy(dtype=float)
         mann_whitney = stats.mannwhitneyu(a, b, alternative="two-sided")
         welch = stats.ttest_ind(a, b, equal_var=False)
-        welch.confidence_interval(0.95)
-        stats.skew(a, bias=False), stats.skew(b, bias=False)
+        skews = (float(stats.skew(a, bias=False)), float(stats.skew(b, bias=False)))
         pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
         hedges = (1 - 3 / (4 * (a.size + b.size) - 9)) * (a.mean() - b.mean()) / pooled
         small_a, small_b = _bootstrap_sample(a, rng, max_size), _bootstrap_sample(b, rng, max_size)
@@ -427,27 +427,31 @@ def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str
             np.median(rng.choice(small_a, small_a.size)) - np.median(rng.choice(small_b, small_b.size))
             for _ in range(boot)
         ]
-        np.percentile(medians, [2.5, 97.5])
         found[(hypothesis, "mann_whitney_u")] = {
             "p": float(mann_whitney.pvalue),
             "effect": float(2 * mann_whitney.statistic / (a.size * b.size) - 1),
+            "difference_interval": tuple(np.percentile(medians, [2.5, 97.5])),
+            "skews": skews,
         }
-        found[(hypothesis, "welch_t")] = {"p": float(welch.pvalue), "effect": float(hedges)}
+        found[(hypothesis, "welch_t")] = {
+            "p": float(welch.pvalue),
+            "effect": float(hedges),
+            "difference_interval": tuple(welch.confidence_interval(0.95)),
+        }
 
-    frame = clients
-    two_groups("income_churned_vs_retained", frame.loc[churned, "est_salary"], frame.loc[~churned, "est_salary"])
+    two_groups("income_churned_vs_retained", clients.loc[churned, "est_salary"], clients.loc[~churned, "est_salary"])
     two_groups(
         "income_1_vs_2_products",
-        frame.loc[frame["products"] == 1, "est_salary"],
-        frame.loc[frame["products"] == 2, "est_salary"],
+        clients.loc[clients["products"] == 1, "est_salary"],
+        clients.loc[clients["products"] == 2, "est_salary"],
     )
-    two_groups("balance_churned_vs_retained", frame.loc[churned, "balance"], frame.loc[~churned, "balance"])
-    two_groups("age_churned_vs_retained", frame.loc[churned, "age"], frame.loc[~churned, "age"])
-    two_groups("score_churned_vs_retained", frame.loc[churned, "score"], frame.loc[~churned, "score"])
+    two_groups("balance_churned_vs_retained", clients.loc[churned, "balance"], clients.loc[~churned, "balance"])
+    two_groups("age_churned_vs_retained", clients.loc[churned, "age"], clients.loc[~churned, "age"])
+    two_groups("score_churned_vs_retained", clients.loc[churned, "score"], clients.loc[~churned, "score"])
 
     groups = {
         name: group["score"].astype(float).to_numpy()
-        for name, group in frame.groupby("product_segment")
+        for name, group in clients.groupby("product_segment")
         if len(group) >= 2
     }
     kruskal = stats.kruskal(*groups.values())
@@ -458,8 +462,8 @@ def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str
         stats.kruskal(*[rng.choice(values, values.size) for values in small]).statistic / (m - 1)
         for _ in range(v["stat_kruskal_bootstrap_resamples"])
     ]
-    np.percentile(boots, [2.5, 97.5])
     found[("score_by_products", "kruskal_wallis")] = {
+        "interval": tuple(np.percentile(boots, [2.5, 97.5])),
         "p": float(kruskal.pvalue),
         "effect": float(kruskal.statistic / (n - 1)),
     }
@@ -469,19 +473,23 @@ def hypothesis_tests(clients: pd.DataFrame, v: dict[str, Any]) -> dict[tuple[str
         for index, a in enumerate(names)
         for b in names[index + 1 :]
     ]
-    multipletests(pairs, method="holm")
+    found[("score_by_products", "kruskal_wallis")]["posthoc_p_holm"] = multipletests(pairs, method="holm")[1].tolist()
 
     for hypothesis, flag in (("activity_churn", "is_active"), ("credit_card_churn", "has_credit_card")):
-        held = frame[flag].to_numpy()
+        held = clients[flag].to_numpy()
         counts = [int((churned & held).sum()), int((churned & ~held).sum())]
         sizes = [int(held.sum()), int((~held).sum())]
-        z, p_z = proportions_ztest(counts, sizes)
-        confint_proportions_2indep(counts[0], sizes[0], counts[1], sizes[1], compare="diff", method="newcomb")
-        confint_proportions_2indep(counts[0], sizes[0], counts[1], sizes[1], compare="ratio", method="log")
+        _, p_z = proportions_ztest(counts, sizes)
+        intervals = {
+            f"risk_{compare}_interval": confint_proportions_2indep(
+                counts[0], sizes[0], counts[1], sizes[1], compare=compare, method=method
+            )
+            for compare, method in (("diff", "newcomb"), ("ratio", "log"))
+        }
         table = pd.crosstab(held, churned)
         chi2 = stats.chi2_contingency(table, correction=False)
         difference = counts[0] / sizes[0] - counts[1] / sizes[1]
-        found[(hypothesis, "two_proportion_z")] = {"p": float(p_z), "effect": float(difference)}
+        found[(hypothesis, "two_proportion_z")] = {"p": float(p_z), "effect": float(difference), **intervals}
         found[(hypothesis, "chi_square")] = {"p": float(chi2.pvalue), "effect": float(difference)}
 
     plan = pd.read_csv(REPO_ROOT / "seeds" / "analysis_plan.csv")
