@@ -34,7 +34,7 @@ import pandas as pd
 
 from metanprom.i18n import queue_title, sign_in_words
 from metanprom.paths import settings_from_vars
-from metanprom.warehouse import Warehouse, as_float
+from metanprom.warehouse import Warehouse
 
 NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
 FLAGS = ("has_credit_card", "is_active", "is_age_missing", "is_balance_missing")
@@ -98,11 +98,12 @@ class RiskConfig:
 
 @dataclass
 class RiskResult:
-    """What the step computed (the tables are written from it)."""
+    """What the step computed and wrote (the per-client scores go straight to the warehouse)."""
 
-    clients: pd.DataFrame
     trained: bool
     reason: str
+    clients: int = 0
+    churners: int = 0
     metrics: list[dict[str, Any]] = field(default_factory=list)
     calibration: list[dict[str, Any]] = field(default_factory=list)
     capture: list[dict[str, Any]] = field(default_factory=list)
@@ -118,10 +119,12 @@ class RiskResult:
 
 @dataclass
 class RiskInputs:
-    """What the step reads, without a string per client (10 M clients fit in a few GB).
+    """What the step reads, without a string per client.
 
     ``clients``: one row per client in file order (``source_row_number``), city and gender as
     pandas categoricals, ``segment_mask``: bit i set when the client is in ``segments`` row i.
+    The step itself reads the clients batch by batch (:func:`run_risk`); this whole-table form is
+    for checks on small extracts.
     """
 
     clients: pd.DataFrame
@@ -130,35 +133,22 @@ class RiskInputs:
     actions: pd.DataFrame
 
 
+@dataclass
+class Reference:
+    """The small tables the step reads whole: churn signs, selected segments, actions, category lists."""
+
+    signs: pd.DataFrame
+    segments: pd.DataFrame
+    actions: pd.DataFrame
+    categories: dict[str, list[str]]
+
+
 def _categories(warehouse: Warehouse, column: str) -> list[str]:
     return [str(row[0]) for row in warehouse.fetch(f"select distinct {column} from marts.dim_clients order by 1")]
 
 
-def read_inputs(warehouse: Warehouse) -> RiskInputs:
-    """Read clients (numbers, flags, category codes), churn signs, selected segments, retention actions."""
-    categories = {name: _categories(warehouse, name) for name in CATEGORIES}
-    codes = ", ".join(f"{name}_codes.{name}_code" for name in CATEGORIES)
-    ctes = ", ".join(
-        f"{name}_codes as (select {name}, row_number() over (order by {name}) - 1 as {name}_code "
-        f"from (select distinct {name} from marts.dim_clients) as distinct_{name})"
-        for name in CATEGORIES
-    )
-    joins = " ".join(f"inner join {name}_codes on clients.{name} = {name}_codes.{name}" for name in CATEGORIES)
-    numbers = ", ".join(f"clients.{name}" for name in (*NUMERIC, *FLAGS, "is_churned"))
-    raw = warehouse.fetch_columns(
-        f"with {ctes} select clients.source_row_number, {codes}, {numbers} from marts.dim_clients as clients "
-        f"{joins} order by clients.source_row_number"
-    )
-    clients = pd.DataFrame({"source_row_number": np.asarray(_plain(raw["source_row_number"]), dtype=np.int64)})
-    for name in CATEGORIES:
-        clients[name] = pd.Categorical.from_codes(
-            np.asarray(_plain(raw[f"{name}_code"]), dtype=np.int64), categories[name]
-        )
-    for name in NUMERIC:  # float64 with NaN for null, without a Python object per value
-        clients[name] = as_float(raw.pop(name))
-    for name in (*FLAGS, "is_churned"):
-        clients[name] = np.asarray(_plain(raw.pop(name))).astype(bool)
-    del raw
+def read_reference(warehouse: Warehouse) -> Reference:
+    """Read churn signs, selected segments, retention actions and the city and gender lists."""
     signs = pd.DataFrame(
         warehouse.fetch(
             "select signal_id, feature, label, definition, lower_bound, upper_bound "
@@ -170,26 +160,121 @@ def read_inputs(warehouse: Warehouse) -> RiskInputs:
         warehouse.fetch("select segment_id, churn_rate, recommendation from marts.churn_segments order by segment_id"),
         columns=["segment_id", "churn_rate", "recommendation"],
     )
-    clients["segment_mask"] = np.zeros(len(clients), dtype=np.int64)
-    if not segments.empty:
-        bits = " ".join(
-            f"when {_quote(segment_id)} then {1 << index}" for index, segment_id in enumerate(segments["segment_id"])
-        )
-        masks = warehouse.fetch_columns(
-            f"select clients.source_row_number, sum(case members.segment_id {bits} else 0 end) as segment_mask "
-            "from marts.churn_segment_members as members inner join marts.dim_clients as clients "
-            "on members.client_key = clients.client_key group by clients.source_row_number"
-        )
-        rows = np.asarray(_plain(masks["source_row_number"]), dtype=np.int64)
-        positions = np.searchsorted(clients["source_row_number"].to_numpy(), rows)
-        mask = clients["segment_mask"].to_numpy().copy()
-        mask[positions] = np.asarray(_plain(masks["segment_mask"]), dtype=np.int64)
-        clients["segment_mask"] = mask
     actions = pd.DataFrame(
         warehouse.fetch("select sign_feature, sign_value, action_rank, action, action_ru from raw.retention_actions"),
         columns=["sign_feature", "sign_value", "action_rank", "action", "action_ru"],
     )
-    return RiskInputs(clients, signs, segments, actions)
+    return Reference(signs, segments, actions, {name: _categories(warehouse, name) for name in CATEGORIES})
+
+
+#: Columns of clients_sql's result (before the sample's out-of-fold columns).
+CLIENT_COLUMNS = [
+    "source_row_number",
+    *(f"{name}_code" for name in CATEGORIES),
+    *NUMERIC,
+    *FLAGS,
+    "is_churned",
+    "segment_mask",
+]
+#: Columns of the scratch table intermediate.risk_sample once the sample is scored out of fold.
+SAMPLE_COLUMNS = {
+    "source_row_number": "bigint",
+    "cv_fold": "integer",
+    "best_probability": "double precision",
+    "transparent_probability": "double precision",
+}
+
+
+def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
+    """One row per client: row number, city and gender codes, numbers, flags, label, segment bit mask.
+
+    ``sample``: ``""`` every client in file order; ``"members"`` the clients listed in
+    intermediate.risk_sample, in file order; ``"scored"`` every client (in any order) with its
+    out-of-fold fold and scores from intermediate.risk_sample when it is in the sample.
+    """
+    ctes = [
+        f"{name}_codes as (select {name}, row_number() over (order by {name}) - 1 as {name}_code "
+        f"from (select distinct {name} from marts.dim_clients) as distinct_{name})"
+        for name in CATEGORIES
+    ]
+    joins = [f"inner join {name}_codes on clients.{name} = {name}_codes.{name}" for name in CATEGORIES]
+    columns = [
+        "clients.source_row_number",
+        *(f"{name}_codes.{name}_code" for name in CATEGORIES),
+        *(f"clients.{name}" for name in (*NUMERIC, *FLAGS, "is_churned")),
+    ]
+    if segments.empty:
+        columns.append("cast(0 as bigint) as segment_mask")
+    else:
+        bits = " ".join(
+            f"when {_quote(segment_id)} then {1 << index}" for index, segment_id in enumerate(segments["segment_id"])
+        )
+        ctes.append(
+            f"segment_masks as (select members.client_key, cast(sum(case members.segment_id {bits} else 0 end) "
+            "as bigint) as segment_mask from marts.churn_segment_members as members group by members.client_key)"
+        )
+        joins.append("left join segment_masks on clients.client_key = segment_masks.client_key")
+        columns.append("coalesce(segment_masks.segment_mask, 0) as segment_mask")
+    order = " order by clients.source_row_number"
+    if sample == "members":
+        joins.append(
+            "inner join intermediate.risk_sample as sample on clients.source_row_number = sample.source_row_number"
+        )
+    elif sample == "scored":
+        joins.append(
+            "left join intermediate.risk_sample as sample on clients.source_row_number = sample.source_row_number"
+        )
+        columns += [f"sample.{name}" for name in SAMPLE_COLUMNS if name != "source_row_number"]
+        order = ""  # scored batch by batch; every row carries its own key
+    return (
+        f"with {', '.join(ctes)} select {', '.join(columns)} from marts.dim_clients as clients {' '.join(joins)}{order}"
+    )
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """float64 with NaN for null, from a fetched column (numpy, pandas masked or object with None)."""
+    values = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values if values.flags.writeable else values.copy()  # a view of the fetched batch is read-only
+
+
+def client_frame(batch: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
+    """Return the clients of one fetched batch: numbers as float64 with NaN, flags as bool, city and gender as categoricals."""
+    clients = pd.DataFrame({"source_row_number": batch["source_row_number"].to_numpy(dtype=np.int64)})
+    for name in CATEGORIES:
+        codes = batch[f"{name}_code"].to_numpy(dtype=np.int64)
+        clients[name] = pd.Categorical.from_codes(codes, categories[name])
+    for name in NUMERIC:  # float64 with NaN for null, without a Python object per value
+        clients[name] = _floats(batch[name])
+    for name in (*FLAGS, "is_churned"):
+        clients[name] = batch[name].to_numpy(dtype=bool, na_value=False)
+    clients["segment_mask"] = batch["segment_mask"].to_numpy(dtype=np.int64)
+    return clients
+
+
+def _read_clients(warehouse: Warehouse, reference: Reference, sample: str = "") -> pd.DataFrame:
+    """Every client (or the sample's members), in file order, as one frame."""
+    frames = [
+        client_frame(batch, reference.categories)
+        for batch in warehouse.fetch_batches(clients_sql(reference.segments, sample))
+    ]
+    if not frames:  # DuckDB yields no batch for an empty result
+        return client_frame(pd.DataFrame(columns=CLIENT_COLUMNS), reference.categories)
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_inputs(warehouse: Warehouse) -> RiskInputs:
+    """Read every client (numbers, flags, category codes, segment mask), churn signs, segments, actions."""
+    reference = read_reference(warehouse)
+    return RiskInputs(_read_clients(warehouse, reference), reference.signs, reference.segments, reference.actions)
+
+
+def read_labels(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
+    """Every client's source_row_number (int64) and is_churned (bool), in file order (9 bytes per client)."""
+    raw = warehouse.fetch_columns(
+        "select source_row_number, is_churned from marts.dim_clients order by source_row_number"
+    )
+    rows = np.asarray(_plain(raw["source_row_number"]), dtype=np.int64)
+    return rows, np.asarray(_plain(raw["is_churned"])).astype(bool)
 
 
 def _quote(text: str) -> str:
@@ -466,111 +551,191 @@ def _actions(signs: pd.DataFrame, actions: pd.DataFrame) -> list[str | None]:
     return found
 
 
-def _batches(rows: np.ndarray, size: int = 1_000_000) -> list[np.ndarray]:
-    """Split row indices into batches of ``size`` (scoring millions of clients without full-size copies)."""
-    return [rows[start : start + size] for start in range(0, rows.size, size)]
+@dataclass
+class Models:
+    """What the step fitted on the training sample and scores the other clients with."""
+
+    booster: Any | None = None
+    linear: Any | None = None
+    coefficient: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sample_rate: float = float("nan")
 
 
-def compute(inputs: RiskInputs, config: RiskConfig) -> RiskResult:
-    """Scores, validation and per-client pattern codes (no I/O, no string per client).
-
-    ``result.clients`` gets: churn_probability, transparent_probability, segment_rule_probability,
-    risk_decile, cv_fold, sign_pattern and segment_pattern (bit masks) and action_id; the texts
-    per pattern or action are in ``result.reason_texts``, ``segment_texts`` and ``action_texts``.
-    """
-    clients, signs, segments, actions = inputs.clients, inputs.signs, inputs.segments, inputs.actions
-    labels = clients["is_churned"].to_numpy(dtype=bool)
-    held = sign_matrix(clients, signs)
-    features, groups = feature_frame(clients)
-    segment_ids = segments["segment_id"].tolist()
-    mask = clients["segment_mask"].to_numpy(dtype=np.int64)
-    rates = segments["churn_rate"].to_numpy(dtype=np.float64)
-    overall = float(labels.mean()) if labels.size else float("nan")
-    segment_rule = np.full(len(clients), overall)
+def _segment_rule(mask: np.ndarray, rates: np.ndarray, overall: float) -> np.ndarray:
+    """Return the highest churn rate among the client's selected segments, else the overall rate."""
+    rule = np.full(mask.size, overall)
     for index in np.argsort(rates, kind="stable"):  # the highest rate among the client's segments wins
-        segment_rule = np.where(mask >> index & 1 == 1, rates[index], segment_rule)
-    clients["segment_rule_probability"] = segment_rule
-    reason = untrainable_reason(labels, config.folds)
-    result = RiskResult(clients=clients, trained=reason is None, reason=reason or "")
-    coefficient = np.zeros(len(signs))
-    best = np.full(labels.size, np.nan)
-    transparent = np.full(labels.size, np.nan)
-    folds = np.zeros(labels.size, dtype=np.int64)
-    decile = np.full(labels.size, np.nan)
-    if reason is None:
-        sample = training_sample(labels, config.train_sample, config.seed)
-        folds[sample] = fold_assignment(labels[sample], config.folds, config.seed)
-        best_sample, transparent_sample, result.importance = cross_validate(
-            features[sample], held[sample].astype(np.float64), labels[sample], folds[sample], groups, config
+        rule = np.where(mask >> index & 1 == 1, rates[index], rule)
+    return rule
+
+
+def fit(
+    warehouse: Warehouse,
+    reference: Reference,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    config: RiskConfig,
+    result: RiskResult,
+) -> Models:
+    """Draw the training sample, score it out of fold, validate, and fit the models that score everyone else.
+
+    Writes intermediate.risk_sample (the sample's fold and out-of-fold scores; empty when no model
+    can be trained) and fills the validation tables of ``result``.
+    """
+    signs, segments = reference.signs, reference.segments
+    models = Models(coefficient=np.zeros(len(signs)))
+    if not result.trained:
+        warehouse.replace_frame("intermediate.risk_sample", SAMPLE_COLUMNS, pd.DataFrame(columns=list(SAMPLE_COLUMNS)))
+        return models
+    sample = training_sample(labels, config.train_sample, config.seed)
+    folds = fold_assignment(labels[sample], config.folds, config.seed)
+    warehouse.replace_frame(
+        "intermediate.risk_sample", {"source_row_number": "bigint"}, pd.DataFrame({"source_row_number": rows[sample]})
+    )
+    clients = _read_clients(warehouse, reference, "members")
+    if not np.array_equal(clients["source_row_number"].to_numpy(), rows[sample]):
+        raise RuntimeError("marts.dim_clients changed while the churn-risk step read it: run the build again")
+    sample_labels = clients["is_churned"].to_numpy(dtype=bool)
+    held = sign_matrix(clients, signs).astype(np.float64)
+    features, groups = feature_frame(clients)
+    best, transparent, result.importance = cross_validate(features, held, sample_labels, folds, groups, config)
+    rates = segments["churn_rate"].to_numpy(dtype=np.float64)
+    segment_rule = _segment_rule(clients["segment_mask"].to_numpy(dtype=np.int64), rates, float(labels.mean()))
+    scores = {"best": best, "transparent": transparent, "segment_rule": segment_rule}
+    result.metrics, result.calibration, result.capture = validation_tables(sample_labels, scores, folds, config)
+    if sample.size < labels.size:  # the clients outside the sample: scored by the model fitted on the sample
+        models.booster = best_model(config.seed).fit(features, sample_labels)
+    if len(signs):
+        models.linear = _transparent_model().fit(held, sample_labels)
+        models.coefficient = models.linear.coef_[0]
+    models.sample_rate = float(sample_labels.mean())
+    oof = pd.DataFrame(
+        {
+            "source_row_number": rows[sample],
+            "cv_fold": folds,
+            "best_probability": best,
+            "transparent_probability": transparent,
+        }
+    )
+    warehouse.replace_frame("intermediate.risk_sample", SAMPLE_COLUMNS, oof)
+    return models
+
+
+@dataclass
+class Tally:
+    """What scoring batch by batch gathers for the texts per pattern and the coefficients' client counts."""
+
+    sign_counts: np.ndarray
+    sign_patterns: set[int] = field(default_factory=set)
+    segment_masks: set[int] = field(default_factory=set)
+    action_ids: dict[int, int] = field(default_factory=dict)
+    action_texts: dict[str, int] = field(default_factory=dict)
+
+
+class Scorer:
+    """Scores clients batch by batch: probabilities, sign and segment patterns, the action.
+
+    A client of the training sample keeps its out-of-fold scores; every other client is scored by
+    the models fitted on the sample. Nothing per client is kept between batches.
+    """
+
+    def __init__(self, reference: Reference, models: Models, result: RiskResult, overall: float) -> None:
+        signs, segments, actions = reference.signs, reference.segments, reference.actions
+        self.reference, self.models, self.trained, self.overall = reference, models, result.trained, overall
+        self.rates = segments["churn_rate"].to_numpy(dtype=np.float64)
+        self.tally = Tally(sign_counts=np.zeros(len(signs), dtype=np.int64))
+        # reasons: the client's signs, strongest (largest coefficient; else the sign's order) first
+        self.order = sorted(range(len(signs)), key=lambda i: (-models.coefficient[i], i))
+        self.sign_actions = _actions(signs, actions)
+        self.by_rate = [int(i) for i in np.argsort(-self.rates, kind="stable")]
+        default = actions.loc[actions["sign_feature"] == "any", "action"]
+        self.fallback = str(default.iloc[0]) if not default.empty else None
+
+    def _action(self, sign_bits: int, segment_bits: int) -> str | None:
+        """Return the recommendation of the highest-churn segment, else the strongest sign's action, else the default."""
+        recommendations = self.reference.segments["recommendation"]
+        from_segment = next((recommendations.iloc[i] for i in self.by_rate if segment_bits >> i & 1), None)
+        from_sign = next(
+            (self.sign_actions[i] for i in self.order if sign_bits >> i & 1 and self.sign_actions[i]), None
         )
-        best[sample], transparent[sample] = best_sample, transparent_sample
-        outside = np.ones(labels.size, dtype=bool)
-        outside[sample] = False
-        rest = np.flatnonzero(outside)  # (np.setdiff1d hashes 10 M values: 11 s; a mask: 0.05 s)
-        del outside
-        if rest.size:  # clients outside the sample: scored by the model fitted on the sample, in batches
-            fitted = best_model(config.seed).fit(features[sample], labels[sample])
-            for batch in _batches(rest):
-                best[batch] = fitted.predict_proba(features[batch])[:, 1]
-        if len(signs):
-            linear = _transparent_model().fit(held[sample].astype(np.float64), labels[sample])
-            coefficient = linear.coef_[0]
-            for batch in _batches(rest):  # float64 copies of one batch of sign rows at a time
-                transparent[batch] = linear.predict_proba(held[batch].astype(np.float64))[:, 1]
-            counts = held.sum(axis=0)
-            result.coefficients = [
-                {
-                    "term": "intercept",
-                    "definition": "no churn sign",
-                    "coefficient": float(linear.intercept_[0]),
-                    "clients": len(clients),
-                }
-            ] + [
-                {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value), "clients": int(n)}
-                for sign, value, n in zip(signs.itertuples(index=False), coefficient, counts, strict=True)
-            ]
-            for row in result.coefficients:
-                row["odds_ratio"] = float(np.exp(row["coefficient"]))
-        else:
-            transparent = np.where(np.isnan(transparent), labels[sample].mean(), transparent)
-        scores = {"best": best, "transparent": transparent, "segment_rule": segment_rule}
-        result.metrics, result.calibration, result.capture = validation_tables(labels, scores, folds, config)
-        rank = pd.Series(-best).rank(method="first").to_numpy()
-        decile = np.minimum(((rank - 1) * 10 // labels.size).astype(np.int64) + 1, 10).astype(np.float64)
-    del features
-    clients["churn_probability"] = best
-    clients["transparent_probability"] = transparent
-    clients["risk_decile"] = decile
-    clients["cv_fold"] = np.where(reason is None, folds, -1)
-    # reasons: the client's signs, strongest (largest coefficient; else the sign's order) first
-    order = sorted(range(len(signs)), key=lambda i: (-coefficient[i], i))
-    bits = _bitmask(held)
-    del held
-    clients["sign_pattern"] = bits
-    result.reason_texts = {
-        int(pattern): text
-        for pattern, text in _pattern_texts(np.unique(bits), signs["definition"].tolist(), order, 3, "; ").items()
-    }
-    result.segment_texts = _pattern_texts(np.unique(mask), segment_ids, list(range(len(segment_ids))), 99, ",")
-    # the action: the recommendation of the client's highest-churn segment, else its strongest sign's, else the default
-    sign_actions = _actions(signs, actions)
-    by_rate = [int(i) for i in np.argsort(-rates, kind="stable")]
-    default = actions.loc[actions["sign_feature"] == "any", "action"]
-    fallback = str(default.iloc[0]) if not default.empty else None
-    combined = bits * (1 << len(segment_ids)) + mask
-    pairs, inverse = np.unique(combined, return_inverse=True)
-    texts: dict[str, int] = {}
-    pair_action = np.empty(pairs.size, dtype=np.int64)
-    for index, pair in enumerate(pairs):
-        sign_bits, segment_bits = int(pair) >> len(segment_ids), int(pair) & ((1 << len(segment_ids)) - 1)
-        from_segment = next((segments["recommendation"].iloc[i] for i in by_rate if segment_bits >> i & 1), None)
-        from_sign = next((sign_actions[i] for i in order if sign_bits >> i & 1 and sign_actions[i]), None)
-        text = from_segment or from_sign or fallback
-        pair_action[index] = texts.setdefault(str(text), len(texts))
-    clients["action_id"] = pair_action[inverse]
-    russian = dict(zip(actions["action"], actions["action_ru"], strict=True))
-    result.action_texts = [(index, text, translate_action(text, russian)) for text, index in texts.items()]
-    return result
+        return from_segment or from_sign or self.fallback
+
+    def score(self, batch: pd.DataFrame) -> pd.DataFrame:
+        """Return one fetched batch's rows of intermediate.risk_scores (SCORE_COLUMNS)."""
+        clients = client_frame(batch, self.reference.categories)
+        held = sign_matrix(clients, self.reference.signs)
+        mask = clients["segment_mask"].to_numpy(dtype=np.int64)
+        fold = _floats(batch["cv_fold"])
+        best, transparent = _floats(batch["best_probability"]), _floats(batch["transparent_probability"])
+        outside = np.flatnonzero(np.isnan(fold))
+        if self.trained and outside.size:
+            if self.models.booster is not None:
+                features, _ = feature_frame(clients.iloc[outside])
+                best[outside] = self.models.booster.predict_proba(features)[:, 1]
+                del features
+            if self.models.linear is not None:
+                transparent[outside] = self.models.linear.predict_proba(held[outside].astype(np.float64))[:, 1]
+            else:
+                transparent[outside] = self.models.sample_rate
+        bits = _bitmask(held)
+        tally = self.tally
+        tally.sign_counts += held.sum(axis=0)
+        tally.sign_patterns.update(int(value) for value in np.unique(bits))
+        tally.segment_masks.update(int(value) for value in np.unique(mask))
+        width = len(self.rates)
+        pairs, inverse = np.unique(bits * (1 << width) + mask, return_inverse=True)
+        pair_action = np.empty(pairs.size, dtype=np.int64)
+        for index, pair in enumerate(int(value) for value in pairs):
+            if pair not in tally.action_ids:
+                text = self._action(pair >> width, pair & ((1 << width) - 1))
+                tally.action_ids[pair] = tally.action_texts.setdefault(str(text), len(tally.action_texts))
+            pair_action[index] = tally.action_ids[pair]
+        return pd.DataFrame(
+            {
+                "source_row_number": clients["source_row_number"].to_numpy(),
+                "churn_probability": best,
+                "transparent_probability": transparent,
+                "segment_rule_probability": _segment_rule(mask, self.rates, self.overall),
+                "cv_fold": np.where(np.isnan(fold), 0, fold).astype(np.int64) if self.trained else -1,
+                "sign_pattern": bits,
+                "segment_mask": mask,
+                "action_id": pair_action[inverse.reshape(-1)],
+            }
+        )
+
+    def texts(self, result: RiskResult, clients: int) -> None:
+        """Fill the texts per pattern and action, and the coefficients with their client counts."""
+        signs, segments, actions = self.reference.signs, self.reference.segments, self.reference.actions
+        tally = self.tally
+        result.reason_texts = _pattern_texts(
+            np.array(sorted(tally.sign_patterns), dtype=np.int64), signs["definition"].tolist(), self.order, 3, "; "
+        )
+        segment_ids = segments["segment_id"].tolist()
+        result.segment_texts = _pattern_texts(
+            np.array(sorted(tally.segment_masks), dtype=np.int64), segment_ids, list(range(len(segment_ids))), 99, ","
+        )
+        russian = dict(zip(actions["action"], actions["action_ru"], strict=True))
+        result.action_texts = [
+            (index, text, translate_action(text, russian)) for text, index in tally.action_texts.items()
+        ]
+        linear = self.models.linear
+        if linear is None:
+            return
+        result.coefficients = [
+            {
+                "term": "intercept",
+                "definition": "no churn sign",
+                "coefficient": float(linear.intercept_[0]),
+                "clients": clients,
+            }
+        ] + [
+            {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value), "clients": int(n)}
+            for sign, value, n in zip(
+                signs.itertuples(index=False), self.models.coefficient, tally.sign_counts, strict=True
+            )
+        ]
+        for row in result.coefficients:
+            row["odds_ratio"] = float(np.exp(row["coefficient"]))
 
 
 def _pattern_texts(patterns: np.ndarray, texts: list[str], order: list[int], limit: int, separator: str) -> dict:
@@ -659,7 +824,6 @@ SUMMARY_COLUMNS = {
 SCORE_COLUMNS = {
     "source_row_number": "bigint",
     "churn_probability": "double precision",
-    "risk_decile": "integer",
     "transparent_probability": "double precision",
     "segment_rule_probability": "double precision",
     "cv_fold": "integer",
@@ -686,7 +850,7 @@ def _client_risk_sql() -> str:
         select
             clients.client_key,
             scores.churn_probability,
-            cast(scores.risk_decile as integer) as risk_decile,
+            deciles.risk_decile,
             scores.transparent_probability,
             scores.segment_rule_probability,
             reasons.top_reasons,
@@ -697,6 +861,8 @@ def _client_risk_sql() -> str:
         from intermediate.risk_scores as scores
         inner join marts.dim_clients as clients
             on scores.source_row_number = clients.source_row_number
+        inner join intermediate.risk_deciles as deciles
+            on scores.source_row_number = deciles.source_row_number
         {TEXT_JOINS}
     """
 
@@ -760,6 +926,26 @@ def _queue_sql() -> str:
     """
 
 
+# risk deciles: 1 = the tenth of clients with the highest probability (ties in file order), null when
+# no model was trained; (rank - 1) * 10 / clients, floored, in a window over every client's score
+DECILES_SQL = """
+    select
+        source_row_number,
+        case
+            when churn_probability is not null
+                then least(
+                    cast(
+                        floor(
+                            (row_number() over (order by churn_probability desc, source_row_number) - 1) * 10.0
+                            / count(*) over ()
+                        ) as integer
+                    ) + 1,
+                    10
+                )
+        end as risk_decile
+    from intermediate.risk_scores
+"""
+
 # marts.retention_summary from the scores, before they are dropped: the queue is the active clients,
 # every join is on the integer source_row_number (two joins on the text client_key cost 20 s at 10 M)
 SUMMARY_SQL = """
@@ -769,12 +955,14 @@ SUMMARY_SQL = """
         select
             clients.is_churned,
             clients.balance,
-            scores.risk_decile,
+            deciles.risk_decile,
             scores.churn_probability * coalesce(clients.balance, 0) as expected_loss,
             segment_texts.segment_ids
         from intermediate.risk_scores as scores
         inner join marts.dim_clients as clients
             on scores.source_row_number = clients.source_row_number
+        inner join intermediate.risk_deciles as deciles
+            on scores.source_row_number = deciles.source_row_number
         left join intermediate.risk_segment_texts as segment_texts
             on scores.segment_mask = segment_texts.segment_mask
     )
@@ -798,15 +986,13 @@ SUMMARY_SQL = """
 
 
 def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -> None:
-    """Write the risk marts and validation tables through the engine-neutral writer.
+    """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
 
-    The per-client scores go to a scratch table keyed by source_row_number; client_churn_risk and
-    retention_queue are then made in SQL, joined to dim_clients and to the texts per pattern.
+    The per-client scores are in the scratch table intermediate.risk_scores (keyed by
+    source_row_number); deciles, client_churn_risk, retention_queue and retention_summary are made
+    in SQL, joined to dim_clients and to the texts per pattern; the scratch tables are then dropped.
     """
-    clients = result.clients
-    labels = clients["is_churned"]
     scratch = [
-        ("intermediate.risk_scores", SCORE_COLUMNS, clients[list(SCORE_COLUMNS)]),
         (
             "intermediate.risk_reason_texts",
             {"sign_pattern": "bigint", "top_reasons": "varchar"},
@@ -823,17 +1009,15 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
             pd.DataFrame(result.action_texts, columns=["action_id", "recommended_action", "recommended_action_ru"]),
         ),
     ]
-    n_clients, n_churners = len(clients), int(labels.sum())
     for table, columns, frame in scratch:
         warehouse.replace_frame(table, columns, frame)
-    # the per-client arrays are in the scratch table now: free them before the joins run
-    scratch_tables = [table for table, _, _ in scratch]
-    del scratch, clients, labels
-    result.clients = result.clients.iloc[0:0]
+    warehouse.create_table_as("intermediate.risk_deciles", DECILES_SQL)
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
     warehouse.create_table_as("marts.retention_queue", _queue_sql())
     names, rows = warehouse.fetch_named(SUMMARY_SQL)
-    for table in scratch_tables:
+    for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_deciles"):
+        warehouse.drop_table(table)
+    for table, _, _ in scratch:
         warehouse.drop_table(table)
     summary = {name: value for name, value in zip(names, rows[0], strict=True)}
     if not result.trained:
@@ -852,10 +1036,10 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
                 {
                     "trained": result.trained,
                     "not_trained_reason": result.reason or None,
-                    "clients": n_clients,
-                    "churners": n_churners,
+                    "clients": result.clients,
+                    "churners": result.churners,
                     "folds": config.folds,
-                    "train_sample_clients": min(config.train_sample, n_clients),
+                    "train_sample_clients": min(config.train_sample, result.clients),
                     "seed": config.seed,
                     "best_model": "HistGradientBoostingClassifier, isotonic calibration inside each training fold",
                     "transparent_model": "LogisticRegression on the churn signs (marts.churn_signals)",
@@ -979,19 +1163,32 @@ def _cell(value: Any) -> Any:
 
 
 def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | None = None) -> RiskResult:
-    """Read the marts, score, validate, write the tables and (when ``reports`` is given) the exports."""
+    """Read the marts, score, validate, write the tables and (when ``reports`` is given) the exports.
+
+    Memory does not grow with the clients beyond 9 bytes each (row number and label, to draw the
+    sample): the training sample is read whole, every client is then scored batch by batch from
+    a streamed query and written to intermediate.risk_scores as it goes.
+    """
     # scikit-learn first: its OpenMP runtime must be loaded for threadpool_limits to reach it (a
     # limit set before the library loads does nothing: 21 s instead of 6 s on a busy machine)
     import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     config = config or RiskConfig.from_dbt_project()
-    inputs = read_inputs(warehouse)
+    reference = read_reference(warehouse)
+    rows, labels = read_labels(warehouse)
+    reason = untrainable_reason(labels, config.folds)
+    result = RiskResult(trained=reason is None, reason=reason or "", clients=labels.size, churners=int(labels.sum()))
+    overall = float(labels.mean()) if labels.size else float("nan")
     # small extracts: one thread (OpenMP start-up and spinning cost more than they save on a few
     # thousand rows, and builds running side by side would fight over the cores)
-    with threadpool_limits(limits=1 if len(inputs.clients) <= config.single_thread_max_clients else None):
-        result = compute(inputs, config)
-    del inputs  # result.clients is the only reference left: write_tables frees it before the SQL joins
+    with threadpool_limits(limits=1 if labels.size <= config.single_thread_max_clients else None):
+        models = fit(warehouse, reference, rows, labels, config, result)
+        del rows, labels
+        scorer = Scorer(reference, models, result, overall)
+        batches = warehouse.fetch_batches(clients_sql(reference.segments, "scored"))
+        warehouse.write_frames("intermediate.risk_scores", SCORE_COLUMNS, (scorer.score(batch) for batch in batches))
+    scorer.texts(result, result.clients)
     write_tables(warehouse, result, config)
     if reports is not None:
         write_exports(read_queue(warehouse, config.export_max_rows), reports, config, warehouse=warehouse)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from jinja2 import Environment
 from metanprom.paths import REPO_ROOT
 
 SPARK_TYPES = {"varchar": "string", "double precision": "double"}
+#: Rows per batch when a query is read or a table written batch by batch.
+BATCH_ROWS = 1 << 20
 
 
 def as_float(column: Any) -> np.ndarray:
@@ -92,6 +94,29 @@ class Warehouse:
                 if isinstance(row[name], float):
                     row[name] = int(row[name])
         self.replace_table(table, columns, rows, description)
+
+    def fetch_batches(self, sql: str, rows: int = BATCH_ROWS) -> Iterator[Any]:
+        """Run ``sql`` and yield its rows as pandas DataFrames of at most about ``rows`` rows.
+
+        Here one frame with every row (the engines other than DuckDB hold small extracts); nulls
+        are None in object columns. DuckDB streams (see :class:`DbApiWarehouse`).
+        """
+        import pandas as pd
+
+        names, values = self.fetch_named(sql)
+        yield pd.DataFrame(values, columns=names)
+
+    def write_frames(self, table: str, columns: dict[str, str], frames: Iterable[Any]) -> None:
+        """Replace ``table`` with the rows of ``frames`` (DataFrames), in the order they come.
+
+        Here the frames are joined and written once; DuckDB inserts each as it comes, so only one
+        frame is in memory at a time.
+        """
+        import pandas as pd
+
+        parts = list(frames)
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
+        self.replace_frame(table, columns, frame)
 
     def execute(self, sql: str) -> None:
         """Run one statement that returns nothing (DDL)."""
@@ -165,21 +190,51 @@ class DbApiWarehouse(Warehouse):
         if self.engine == "postgres":
             self.connection.commit()
 
-    def replace_frame(self, table: str, columns: dict[str, str], frame: Any, description: str | None = None) -> None:
-        """DuckDB reads the DataFrame directly (millions of rows); other drivers insert rows."""
+    def fetch_batches(self, sql: str, rows: int = BATCH_ROWS) -> Iterator[Any]:
+        """DuckDB streams the result in frames of about ``rows`` rows (nulls as pandas' masked NA)."""
         if self.engine != "duckdb":
-            super().replace_frame(table, columns, frame, description)
+            yield from super().fetch_batches(sql, rows)
             return
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        vectors = max(1, rows // 2048)  # DuckDB hands results over in vectors of 2,048 rows
+        while True:
+            frame = cursor.fetch_df_chunk(vectors)
+            if frame.empty:
+                return
+            yield frame
+
+    def write_frames(self, table: str, columns: dict[str, str], frames: Iterable[Any]) -> None:
+        """DuckDB creates the table, then inserts each frame as it comes."""
+        if self.engine != "duckdb":
+            super().write_frames(table, columns, frames)
+            return
+        self._create(table, columns)
+        for frame in frames:
+            self._insert_frame(table, columns, frame)
+
+    def _create(self, table: str, columns: dict[str, str]) -> None:
         cursor = self.connection.cursor()
         cursor.execute(f"drop table if exists {table}")
         cursor.execute(f"create table {table} ({', '.join(f'{name} {kind}' for name, kind in columns.items())})")
+
+    def _insert_frame(self, table: str, columns: dict[str, str], frame: Any) -> None:
+        cursor = self.connection.cursor()
         cursor.register("metanprom_frame", frame)  # the insert reads only `columns`: no copy of the frame
         try:
             cursor.execute(f"insert into {table} select {', '.join(columns)} from metanprom_frame")
         finally:
             cursor.unregister("metanprom_frame")
+
+    def replace_frame(self, table: str, columns: dict[str, str], frame: Any, description: str | None = None) -> None:
+        """DuckDB reads the DataFrame directly (millions of rows); other drivers insert rows."""
+        if self.engine != "duckdb":
+            super().replace_frame(table, columns, frame, description)
+            return
+        self._create(table, columns)
+        self._insert_frame(table, columns, frame)
         if description:
-            cursor.execute(f"comment on table {table} is {_quote_text(description)}")
+            self.connection.cursor().execute(f"comment on table {table} is {_quote_text(description)}")
 
     def close(self) -> None:
         """Close the connection."""
