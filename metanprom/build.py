@@ -32,6 +32,7 @@ from metanprom.guards import (
     rejection_budget,
     rejection_reason_counts,
 )
+from metanprom.memory import RSS
 from metanprom.paths import SHIPPED_EXTRACT, Paths, dbt_vars
 from metanprom.publish import BuildInfo, bi_path, comment_python_step_tables, write_bi_file, write_build_info
 from metanprom.quality import DataQualityError, QualityReport, describe_errors, import_gx, run_quality
@@ -45,7 +46,7 @@ class BuildReport:
     extract: Path
     paths: Paths
     stage_seconds: dict[str, float] = field(default_factory=dict)
-    stage_peak_mb: dict[str, float] = field(default_factory=dict)  # peak RSS so far, after each stage
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)  # each stage's own peak RSS (this process)
     dbt: DbtResults = field(default_factory=DbtResults)
     counts: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
@@ -60,9 +61,10 @@ class BuildReport:
 def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
     print(f"\n==> {name}", flush=True)
     started = time.perf_counter()
+    RSS.restart()
     step()
     report.stage_seconds[name] = time.perf_counter() - started
-    report.stage_peak_mb[name] = _peak_rss_mb()
+    report.stage_peak_mb[name] = RSS.peak_mb()
     print(f"    {name} done in {report.stage_seconds[name]:.1f} s", flush=True)
 
 
@@ -170,12 +172,21 @@ def _lookalike_notes(con) -> list[str]:  # noqa: ANN001 - a DuckDB connection
 Say = Callable[[str], None]
 
 
+def _python_step_warehouse(report: BuildReport) -> Warehouse:
+    """Open the work file for a Python step, with DuckDB's memory at var ``python_steps_duckdb_memory``.
+
+    The steps hold their arrays in Python; DuckDB's share of the process is smaller than in the
+    SQL stages (it spills its sorts and joins to disk instead), so the whole build stays within budget.
+    """
+    return open_duckdb(report.paths.work_db, memory=str(dbt_vars().get("python_steps_duckdb_memory", "1GB")))
+
+
 def _statistics(report: BuildReport, warehouse: Warehouse | None = None, say: Say = print) -> None:
     from metanprom.stats.stability import run_stability
     from metanprom.stats.step import run_step
 
     target = report.paths.work_reports / "stat_tests.md"
-    warehouse = warehouse or open_duckdb(report.paths.work_db)
+    warehouse = warehouse or _python_step_warehouse(report)
     try:
         rows = run_step(warehouse, target)
         stability = run_stability(warehouse)
@@ -195,9 +206,7 @@ def _statistics(report: BuildReport, warehouse: Warehouse | None = None, say: Sa
 def _risk(report: BuildReport, warehouse: Warehouse | None = None, say: Say = print) -> None:
     from metanprom.risk import run_risk
 
-    # the step holds the scoring arrays in Python; DuckDB's share of this process is smaller than in
-    # the SQL stages (it spills the joins to disk instead), so the whole build stays within the budget
-    warehouse = warehouse or open_duckdb(report.paths.work_db, memory=str(dbt_vars().get("risk_duckdb_memory", "1GB")))
+    warehouse = warehouse or _python_step_warehouse(report)
     try:
         result = run_risk(warehouse, report.paths.work_reports)
     finally:
@@ -235,6 +244,7 @@ def _side_by_side(report: BuildReport) -> None:
 
     print("\n==> statistics and churn risk (side by side)", flush=True)
     started = time.perf_counter()
+    RSS.restart()
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {name: pool.submit(timed, name) for name in steps}
@@ -245,7 +255,7 @@ def _side_by_side(report: BuildReport) -> None:
         print("\n".join(messages[name]))
         print(f"    {name} done in {seconds[name]:.1f} s", flush=True)
     report.stage_seconds["statistics and churn risk"] = time.perf_counter() - started
-    report.stage_peak_mb["statistics and churn risk"] = _peak_rss_mb()
+    report.stage_peak_mb["statistics and churn risk"] = RSS.peak_mb()
 
 
 def _client_count(report: BuildReport) -> int:

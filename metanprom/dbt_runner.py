@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metanprom.memory import run_measured
 from metanprom.paths import REPO_ROOT
 
 
@@ -71,20 +71,20 @@ def run_dbt(
     if target:
         command += ["--target", target]
     if log_file is None:
-        completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False)
+        returncode = run_measured(command, cwd=REPO_ROOT, env=env)
     else:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("w", encoding="utf-8") as log:
-            completed = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, stdout=log, stderr=log)
-        if completed.returncode != 0:
+            returncode = run_measured(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+        if returncode != 0:
             lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
             print("\n".join(line for line in lines[-60:] if not line.startswith("\tat ")), file=sys.stderr)
     results = read_run_results(target_dir / "run_results.json")
     if (target_dir / "run_results.json").exists():  # keep each invocation's results (per-node timings)
         shutil.copyfile(target_dir / "run_results.json", target_dir / f"run_results.{args[0]}.json")
-    if completed.returncode != 0:
+    if returncode != 0:
         detail = "; ".join(results.failures[:10]) or "see dbt's output above"
-        raise DbtError(f"`dbt {' '.join(args)}` failed (exit {completed.returncode}): {detail}")
+        raise DbtError(f"`dbt {' '.join(args)}` failed (exit {returncode}): {detail}")
     return results
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from metanprom.i18n import queue_title, sign_in_words
 from metanprom.paths import settings_from_vars
-from metanprom.warehouse import Warehouse
+from metanprom.warehouse import Warehouse, batch_bools, batch_floats
 
 NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
 FLAGS = ("has_credit_card", "is_active", "is_age_missing", "is_balance_missing")
@@ -231,12 +231,6 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
     )
 
 
-def _floats(column: pd.Series) -> np.ndarray:
-    """float64 with NaN for null, from a fetched column (numpy, pandas masked or object with None)."""
-    values = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
-    return values if values.flags.writeable else values.copy()  # a view of the fetched batch is read-only
-
-
 def client_frame(batch: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
     """Return the clients of one fetched batch: numbers as float64 with NaN, flags as bool, city and gender as categoricals."""
     clients = pd.DataFrame({"source_row_number": batch["source_row_number"].to_numpy(dtype=np.int64)})
@@ -244,9 +238,9 @@ def client_frame(batch: pd.DataFrame, categories: dict[str, list[str]]) -> pd.Da
         codes = batch[f"{name}_code"].to_numpy(dtype=np.int64)
         clients[name] = pd.Categorical.from_codes(codes, categories[name])
     for name in NUMERIC:  # float64 with NaN for null, without a Python object per value
-        clients[name] = _floats(batch[name])
+        clients[name] = batch_floats(batch[name])
     for name in (*FLAGS, "is_churned"):
-        clients[name] = batch[name].to_numpy(dtype=bool, na_value=False)
+        clients[name] = batch_bools(batch[name])
     clients["segment_mask"] = batch["segment_mask"].to_numpy(dtype=np.int64)
     return clients
 
@@ -665,8 +659,8 @@ class Scorer:
         clients = client_frame(batch, self.reference.categories)
         held = sign_matrix(clients, self.reference.signs)
         mask = clients["segment_mask"].to_numpy(dtype=np.int64)
-        fold = _floats(batch["cv_fold"])
-        best, transparent = _floats(batch["best_probability"]), _floats(batch["transparent_probability"])
+        fold = batch_floats(batch["cv_fold"])
+        best, transparent = batch_floats(batch["best_probability"]), batch_floats(batch["transparent_probability"])
         outside = np.flatnonzero(np.isnan(fold))
         if self.trained and outside.size:
             if self.models.booster is not None:

@@ -27,17 +27,20 @@ SPARK_TYPES = {"varchar": "string", "double precision": "double"}
 BATCH_ROWS = 1 << 20
 
 
-def as_float(column: Any) -> np.ndarray:
-    """Return a fetched column as float64 with NaN for null, without a Python object per value.
+def batch_floats(column: Any) -> np.ndarray:
+    """Return a column of a fetched batch (pandas Series) as writable float64 with NaN for null.
 
-    DuckDB hands nullable columns over as masked arrays; other drivers give None in object arrays.
+    Works for numpy columns, pandas' masked (nullable) columns and object columns with None.
     """
-    if np.ma.isMaskedArray(column):
-        return np.ma.asarray(column, dtype=np.float64).filled(np.nan)
-    array = np.asarray(column)
-    if array.dtype == object:
-        return np.array([np.nan if value is None else value for value in array], dtype=np.float64)
-    return array.astype(np.float64)
+    import pandas as pd
+
+    values = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
+    return values if values.flags.writeable else values.copy()  # a view of the fetched batch is read-only
+
+
+def batch_bools(column: Any) -> np.ndarray:
+    """Return a column of a fetched batch (pandas Series) as bool, null as False."""
+    return column.to_numpy(dtype=bool, na_value=False)
 
 
 def _clean(value: Any) -> Any:
