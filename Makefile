@@ -71,9 +71,11 @@ docs: $(STAMP)
 	@echo "docs: target/static_index.html (one offline file) or: $(BIN)/dbt docs serve --profiles-dir ."
 
 # sizes: make bench BENCH_SIZES=10000,1000000,10000000 (10 M takes a few minutes)
+# 100 M: make bench BENCH_SIZES=100000000 BENCH_ARGS="--out reports/benchmark_100m.md --projection-from reports/benchmark.json"
 BENCH_SIZES ?= 10000,1000000
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py --sizes $(BENCH_SIZES)
+	$(BIN)/python scripts/bench.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) target logs reports .metanprom-build* metanprom.duckdb metanprom.duckdb.wal metanprom.duckdb.lock metanprom_bi.duckdb spark-warehouse metastore_db

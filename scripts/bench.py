@@ -1,7 +1,7 @@
 """Benchmark: the full pipeline on generated extracts, side by side with a pandas baseline.
 
     python scripts/bench.py [--sizes 10000,1000000,10000000] [--seed 1] [--pandas-max 10000000]
-                            [--out reports/benchmark.md]
+                            [--out reports/benchmark.md] [--projection-from reports/benchmark.json]
 
 For each size: generate an extract (scripts/generate_extract.py, not timed as pipeline), run
 `python -m metanprom build` on it in a subprocess (every stage timed by the build itself, dbt split
@@ -11,7 +11,8 @@ the same work done the course notebooks' way - load, the dbt models' marts, the 
 the hypothesis tests, the re-derived segment stability and the churn-risk models with the call
 list - each part timed. Peak RSS is the largest resident set of one process of the run (getrusage
 of the children). Above ``--pandas-max`` clients the baseline is not run; its memory is projected
-from the measured sizes (a straight line through the two largest). Writes a Markdown report.
+from the measured sizes (a straight line through the two largest), this run's or, with
+``--projection-from``, an earlier run's JSON (e.g. 1 M and 10 M, for a 100 M run). Writes a Markdown report.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _pandas(work: Path, extract: Path) -> tuple[dict, dict]:
     return run, json.loads(run["stderr"].strip().splitlines()[-1])
 
 
-def run(sizes: list[int], seed: int, out: Path, pandas_max: int) -> str:
+def run(sizes: list[int], seed: int, out: Path, pandas_max: int, earlier: list[dict] | None = None) -> str:
     """Benchmark every size; return the Markdown report (also written to ``out``)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="metanprom-bench-") as tmp:
@@ -162,7 +163,7 @@ def run(sizes: list[int], seed: int, out: Path, pandas_max: int) -> str:
                 }
             )
             shutil.rmtree(work, ignore_errors=True)  # the next size starts with the disk this one used
-    report = render(rows, seed)
+    report = render(rows, seed, earlier)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report, encoding="utf-8")
     (out.with_suffix(".json")).write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
@@ -177,8 +178,11 @@ def _projected_pandas_gb(rows: list[dict], size: int) -> float | None:
     return m2 + (m2 - m1) / (n2 - n1) * (size - n2)
 
 
-def render(rows: list[dict], seed: int) -> str:
-    """The Markdown report: stage times, shares, the pandas baseline, the targets of issue 21."""
+def render(rows: list[dict], seed: int, earlier: list[dict] | None = None) -> str:
+    """The Markdown report: stage times, shares, the pandas baseline, the targets of issue 21.
+
+    ``earlier``: rows of an earlier run, used only to project the pandas baseline's memory.
+    """
     header = ["clients", *[f"{s} s" for s in PIPELINE_STAGES], "pipeline total s", "peak RSS GB", "disk GB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -202,8 +206,11 @@ def render(rows: list[dict], seed: int) -> str:
     targets = []
     for row in rows:
         if not row["baseline"]:
-            projected = _projected_pandas_gb(rows, row["size"])
-            note = f"projected peak RSS {projected:.1f} GB" if projected else "no projection"
+            measured = [other for other in [*rows, *(earlier or [])] if other["size"] < row["size"]]
+            projected = _projected_pandas_gb(measured, row["size"])
+            sizes = sorted({other["size"] for other in measured if other["baseline"]})[-2:]
+            source = " and ".join(f"{size:,}" for size in sizes)
+            note = f"projected peak RSS {projected:.1f} GB from {source} clients" if projected else "no projection"
             pandas_lines.append(f"| {row['size']:,} | not run ({note}) |" + " |" * (len(pandas_header) - 2))
             continue
         times, baseline = row["pandas"], row["baseline"]
@@ -266,8 +273,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pandas-max", type=int, default=10_000_000, help="largest size the pandas baseline runs at")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "benchmark.md")
+    parser.add_argument("--projection-from", type=Path, help="an earlier run's JSON: its pandas figures project memory")
     args = parser.parse_args()
-    print(run([int(size) for size in args.sizes.split(",")], args.seed, args.out, args.pandas_max))
+    earlier = json.loads(args.projection_from.read_text(encoding="utf-8")) if args.projection_from else None
+    print(run([int(size) for size in args.sizes.split(",")], args.seed, args.out, args.pandas_max, earlier))
 
 
 if __name__ == "__main__":
