@@ -9,6 +9,7 @@ Settings (alpha, seed, resamples) are dbt vars in ``dbt_project.yml``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,7 @@ from metanprom.stats.methods import (
 from metanprom.warehouse import Warehouse, batch_bools, batch_floats
 
 FLAG_COLUMNS = ("is_churned", "is_active", "has_credit_card")
-COLUMNS = (
-    "products",
-    "is_churned",
-    "is_active",
-    "has_credit_card",
-    "est_salary",
-    "balance",
-    "age",
-    "score",
-)
+METRIC_COLUMNS = ("est_salary", "balance", "age", "score")
 
 #: Column name -> SQL type of marts.stat_tests, in order (portable type names).
 TABLE_COLUMNS: dict[str, str] = {
@@ -121,35 +113,69 @@ class StatConfig:
         )
 
 
-def read_clients(warehouse: Warehouse) -> dict[str, Any]:
-    """Read the columns the tests need from marts.dim_clients on any engine, batch by batch.
-
-    Numbers come back as float64 with NaN for null; booleans as bool; the product segment as a
-    pandas Categorical (one byte per client, not a string). Only the finished columns are held: 45
-    bytes per client.
-    """
+def _read_columns(warehouse: Warehouse, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Read columns of marts.dim_clients in file order, batch by batch: flags as bool, others float64 (NaN)."""
     # in file order: the bootstrap's resamples depend on the order of the values, and an
     # unordered select may return rows in any order (parallel scans, other engines)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     for batch in warehouse.fetch_batches(
-        f"select {', '.join(COLUMNS)} from marts.dim_clients order by source_row_number"
+        f"select {', '.join(names)} from marts.dim_clients order by source_row_number"
     ):
-        for name in COLUMNS:
+        for name in names:
             parts[name].append(batch_bools(batch[name]) if name in FLAG_COLUMNS else batch_floats(batch[name]))
-    data: dict[str, Any] = {}
-    for name in COLUMNS:  # one column at a time: the batches of the others are not copied alongside
+    columns = {}
+    for name in names:  # one column at a time: the batches of the others are not copied alongside
         empty = np.empty(0, dtype=bool if name in FLAG_COLUMNS else np.float64)
-        data[name] = np.concatenate(parts.pop(name) or [empty])
-    # product segments from the integer product count: segment ranges from the mart
-    segments = warehouse.fetch("select product_segment, min_products from marts.product_segments order by min_products")
-    labels = [str(row[0]) for row in segments]
-    starts = np.array([row[1] for row in segments], dtype=np.float64)
-    codes = np.searchsorted(starts, data["products"], side="right").astype(np.int8) - 1
-    data["product_segment"] = pd.Categorical.from_codes(codes, labels)
-    return data
+        columns[name] = np.concatenate(parts.pop(name) or [empty])
+    return columns
 
 
-def run_tests(data: dict[str, Any], config: StatConfig) -> tuple[list[TestResult], list[dict[str, Any]]]:
+class ClientColumns(Mapping[str, Any]):
+    """marts.dim_clients' columns for the tests, in file order, read from the warehouse when first used.
+
+    Flags (bool), products (float32, whole numbers) and the product segment (a pandas Categorical)
+    are read at once; each numeric metric (float64, NaN for null) is read when a test first asks for
+    it, and only the latest is kept (the tests take the metrics one after the other): at 100 M
+    clients 0.8 GB of metric values are held instead of 4 GB.
+    """
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._held = _read_columns(warehouse, ("products", *FLAG_COLUMNS))
+        self._held["products"] = self._held["products"].astype(np.float32)
+        # product segments from the integer product count: segment ranges from the mart
+        segments = warehouse.fetch(
+            "select product_segment, min_products from marts.product_segments order by min_products"
+        )
+        labels = [str(row[0]) for row in segments]
+        starts = np.array([row[1] for row in segments], dtype=np.float64)
+        codes = np.searchsorted(starts, self._held["products"], side="right").astype(np.int8) - 1
+        self._held["product_segment"] = pd.Categorical.from_codes(codes, labels)
+        self._metric: tuple[str, np.ndarray] | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._held:
+            return self._held[name]
+        if name not in METRIC_COLUMNS:
+            raise KeyError(name)
+        if self._metric is None or self._metric[0] != name:
+            self._metric = None  # the previous metric is freed before the next one is read
+            self._metric = (name, _read_columns(self._warehouse, (name,))[name])
+        return self._metric[1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*self._held, *METRIC_COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self._held) + len(METRIC_COLUMNS)
+
+
+def read_clients(warehouse: Warehouse) -> ClientColumns:
+    """Return the columns the tests need from marts.dim_clients on any engine (read as they are used)."""
+    return ClientColumns(warehouse)
+
+
+def run_tests(data: Mapping[str, Any], config: StatConfig) -> tuple[list[TestResult], list[dict[str, Any]]]:
     """Run every hypothesis of the study; return the test rows and the post-hoc rows."""
     churned, active, card = data["is_churned"], data["is_active"], data["has_credit_card"]
     options = {
