@@ -90,3 +90,18 @@ def test_a_generated_extract_builds_without_rejections(generated, tmp_path):
     assert run.scalar("select count(*) from marts.rejected_rows") == 0
     assert run.scalar("select count(*) from marts.dim_clients") == 20_000
     assert "clients accepted  20,000" in run.output
+
+
+def test_chunks_do_not_change_the_file(tmp_path, monkeypatch):
+    """Written chunk by chunk (pairs across chunks included), the file equals the one-chunk file."""
+    whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
+    generator.generate(30_000, 5, whole)
+    monkeypatch.setattr(generator, "CHUNK_ROWS", 7_000)
+    generator.generate(30_000, 5, chunked)
+    assert whole.read_bytes() == chunked.read_bytes()
+    con = duckdb.connect()
+    shared = con.execute(
+        f"select count(*) from (select \"USERID\" from read_csv('{chunked}', all_varchar = true) "
+        "group by 1 having count(*) > 1)"
+    ).fetchone()[0]
+    assert shared == round(30_000 * generator.PAIRS_PER_ROW)  # every pair survived the chunking

@@ -181,3 +181,54 @@ def test_mann_whitney_from_counts_equals_scipy(seed):
     assert p_value == pytest.approx(reference.pvalue, rel=1e-9)
     jittered = a + 0.5 * rng.random(a.size)  # not whole numbers: scipy's own path
     assert mann_whitney_u(jittered, b)[1] == pytest.approx(stats.mannwhitneyu(jittered, b).pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kruskal_wallis_from_counts_equals_scipy(seed):
+    from metanprom.stats.methods import kruskal_wallis
+
+    rng = np.random.default_rng(seed)
+    groups = [rng.integers(640 + 5 * index, 1000, 1_000 * (index + 1)).astype(float) for index in range(4)]
+    reference = stats.kruskal(*groups)
+    h_value, p_value = kruskal_wallis(groups)
+    assert h_value == pytest.approx(reference.statistic, rel=1e-9)
+    assert p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    jittered = [group + 0.5 * rng.random(group.size) for group in groups]  # not whole numbers: scipy's path
+    assert kruskal_wallis(jittered)[1] == pytest.approx(stats.kruskal(*jittered).pvalue, rel=1e-12)
+
+
+def test_tie_term_without_pooling_equals_pooled_ranks():
+    from metanprom.stats.methods import _u_from_sorted
+
+    rng = np.random.default_rng(3)
+    a = np.round(rng.lognormal(size=4_000), 1)  # many ties within and across the groups
+    b = np.round(rng.lognormal(0.1, size=6_000), 1)
+    pooled = np.concatenate([a, b])
+    _, counts = np.unique(pooled, return_counts=True)
+    ranks = stats.rankdata(pooled)
+    u_value, tie_term = _u_from_sorted(a, b)
+    assert u_value == pytest.approx(ranks[: a.size].sum() - a.size * (a.size + 1) / 2, rel=1e-12)
+    assert tie_term == pytest.approx(float(np.sum(counts.astype(float) ** 3 - counts)), rel=1e-12)
+
+
+def test_metrics_are_read_when_used_and_one_at_a_time(shipped_build):
+    from metanprom.stats.step import read_clients
+    from metanprom.warehouse import open_duckdb
+
+    warehouse = open_duckdb(shipped_build.db, read_only=True)
+    try:
+        data = read_clients(warehouse)
+        assert data._metric is None  # nothing read before a test asks
+        balance = data["balance"]
+        expected = warehouse.fetch("select balance from marts.dim_clients order by source_row_number")
+        assert np.array_equal(balance, np.array([np.nan if v is None else v for (v,) in expected]), equal_nan=True)
+        assert data["balance"] is balance  # kept while the tests use it
+        data["score"]
+        assert data._metric[0] == "score"  # the balance was let go
+        counts = dict(warehouse.fetch("select product_segment, count(*) from marts.dim_clients group by 1"))
+        segments = data["product_segment"]
+        assert {
+            str(label): int((segments == label).sum()) for label in segments.categories if counts.get(label)
+        } == counts
+    finally:
+        warehouse.close()
