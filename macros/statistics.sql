@@ -72,28 +72,6 @@
 {%- endmacro %}
 
 
-{#- The k / n quantiles (k = 1 .. n - 1, discrete: actual values) of a column as columns q1 .. q(n-1).
-    DuckDB computes them in one aggregate over one copy of the values (quantile_disc with a list);
-    other engines use the standard ordered-set aggregate, one per quantile. -#}
-{% macro quantile_columns(column, n_bins) -%}
-    {{ return(adapter.dispatch('quantile_columns', 'metanprom')(column, n_bins)) }}
-{%- endmacro %}
-
-{% macro default__quantile_columns(column, n_bins) -%}
-    {% for k in range(1, n_bins) -%}
-    percentile_disc({{ k / n_bins }}) within group (order by {{ column }}) as q{{ k }}{{ ',' if not loop.last }}
-    {% endfor %}
-{%- endmacro %}
-
-{% macro duckdb__quantile_columns(column, n_bins) -%}
-    {%- set fractions = [] -%}
-    {%- for k in range(1, n_bins) -%}{%- do fractions.append(k / n_bins) -%}{%- endfor -%}
-    {% for k in range(1, n_bins) -%}
-    quantile_disc({{ column }}, [{{ fractions | join(', ') }}])[{{ k }}] as q{{ k }}{{ ',' if not loop.last }}
-    {% endfor %}
-{%- endmacro %}
-
-
 {#- Upper tail of the standard normal, P(Z >= z), portable (exp and sqrt only): Abramowitz and
     Stegun 26.2.17, absolute error below 7.5e-8, relative error small in the far tail (the
     density is a factor). Used for the one-sided test of a bucket against the overall rate. -#}

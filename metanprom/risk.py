@@ -218,13 +218,13 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
     order = " order by clients.source_row_number"
     if sample == "members":
         joins.append(
-            "inner join intermediate.risk_sample as sample on clients.source_row_number = sample.source_row_number"
+            "inner join intermediate.risk_sample as sampled on clients.source_row_number = sampled.source_row_number"
         )
     elif sample == "scored":
         joins.append(
-            "left join intermediate.risk_sample as sample on clients.source_row_number = sample.source_row_number"
+            "left join intermediate.risk_sample as sampled on clients.source_row_number = sampled.source_row_number"
         )
-        columns += [f"sample.{name}" for name in SAMPLE_COLUMNS if name != "source_row_number"]
+        columns += [f"sampled.{name}" for name in SAMPLE_COLUMNS if name != "source_row_number"]
         order = ""  # scored batch by batch; every row carries its own key
     return (
         f"with {', '.join(ctes)} select {', '.join(columns)} from marts.dim_clients as clients {' '.join(joins)}{order}"

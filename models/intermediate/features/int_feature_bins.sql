@@ -1,5 +1,5 @@
 -- Bins of the continuous features. Rule: cut each feature at its k / n quantiles
--- (percentile_disc, k = 1 .. n - 1, n = var quantile_bins) over the known values; money
+-- (percentile_disc, k = 1 .. n - 1, n = var quantile_bins, from value counts) over the known values; money
 -- features round the cuts to var cut_significant_digits; duplicate cuts and cuts at the
 -- minimum are dropped. Bin i is [cut(i - 1), cut(i)); the first and last bins are open.
 {%- set n_bins = var('quantile_bins') %}
@@ -21,13 +21,20 @@ feature_values as (
     {% endfor %}
 ),
 
+ranked_values as (
+    {{ value_ranks('feature_values', ['feature'], 'value_number') }}
+),
+
 quantiles as (
+    -- percentile_disc(k / n) from value counts (macros/order_statistics.sql: spills, unlike an ordered-set aggregate)
     select
         feature,
-        min(value_number) as min_value,
-        max(value_number) as max_value,
-        {{ quantile_columns('value_number', n_bins) }}
-    from feature_values
+        min(ranked_value) as min_value,
+        {% for k in range(1, n_bins) %}
+        {{ quantile_from_ranks(k, n_bins) }} as q{{ k }},
+        {% endfor %}
+        max(ranked_value) as max_value
+    from ranked_values
     group by feature
 ),
 

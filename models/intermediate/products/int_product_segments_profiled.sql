@@ -15,6 +15,36 @@ product_signals as (
     where feature = 'products'
 ),
 
+profile_values as (
+    -- the profiled numbers, one row per client and number (null when unknown)
+    {% for column in ['age', 'score', 'balance', 'est_salary'] %}
+    select
+        product_segment,
+        '{{ column }}' as metric,
+        cast({{ column }} as {{ type_double() }}) as metric_value
+    from clients
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+medians as (
+    -- percentile_cont(0.5) from value counts (macros/order_statistics.sql: spills, unlike an ordered-set aggregate)
+    select
+        {% for column in ['age', 'score', 'balance', 'est_salary'] %}
+        max(case when metric = '{{ column }}' then median_value end) as median_{{ column }},
+        {% endfor %}
+        product_segment
+    from (
+        select
+            product_segment,
+            metric,
+            {{ median_from_ranks() }} as median_value
+        from ({{ value_ranks('profile_values', ['product_segment', 'metric'], 'metric_value') }}) as ranked_values
+        group by product_segment, metric
+    ) as metric_medians
+    group by product_segment
+),
+
 segments as (
     select
         product_segment,
@@ -22,10 +52,6 @@ segments as (
         max(products) as max_products,
         count(*) as clients,
         sum(case when is_churned then 1 else 0 end) as churners,
-        {{ median_of('age') }} as median_age,
-        {{ median_of('score') }} as median_score,
-        {{ median_of('balance') }} as median_balance,
-        {{ median_of('est_salary') }} as median_est_salary,
         avg(case when gender = 'Ж' then 1.0e0 else 0.0e0 end) as share_women,
         avg(case when is_active then 1.0e0 else 0.0e0 end) as share_active,
         avg(case when has_credit_card then 1.0e0 else 0.0e0 end) as share_credit_card,
@@ -40,9 +66,15 @@ segments as (
 with_figures as (
     select
         segments.*,
+        medians.median_age,
+        medians.median_score,
+        medians.median_balance,
+        medians.median_est_salary,
         overall.overall_churn_rate,
         {{ churn_figures() }}
     from segments
+    left join medians
+        on segments.product_segment = medians.product_segment
     cross join overall
 ),
 

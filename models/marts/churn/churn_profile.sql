@@ -29,16 +29,42 @@ by_group as (
         '{{ kind }}' as feature_type,
         is_churned,
         count({{ expression }}) as clients,
-        cast(avg({{ expression }}) as {{ type_double() }}) as mean_value,
-        {% if kind == 'numeric' -%}
-        cast({{ median_of(expression) }} as {{ type_double() }}) as median_value
-        {%- else -%}
-        cast(null as {{ type_double() }}) as median_value
-        {%- endif %}
+        cast(avg({{ expression }}) as {{ type_double() }}) as mean_value
     from clients
     group by is_churned
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+numeric_values as (
+    -- the numeric features, one row per client and feature (null when unknown)
+    {% for name, expression, kind in features if kind == 'numeric' %}
+    select
+        '{{ name }}' as feature,
+        is_churned,
+        {{ expression }} as feature_value
+    from clients
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+medians as (
+    -- percentile_cont(0.5) from value counts (macros/order_statistics.sql: spills, unlike an ordered-set aggregate)
+    select
+        feature,
+        is_churned,
+        cast({{ median_from_ranks() }} as {{ type_double() }}) as median_value
+    from ({{ value_ranks('numeric_values', ['feature', 'is_churned'], 'feature_value') }}) as ranked_values
+    group by feature, is_churned
+),
+
+with_medians as (
+    select
+        by_group.*,
+        medians.median_value
+    from by_group
+    left join medians
+        on by_group.feature = medians.feature and by_group.is_churned = medians.is_churned
 ),
 
 pivoted as (
@@ -52,7 +78,7 @@ pivoted as (
         max(case when not is_churned then mean_value end) as retained_mean,
         max(case when is_churned then median_value end) as churned_median,
         max(case when not is_churned then median_value end) as retained_median
-    from by_group
+    from with_medians
     group by feature, feature_order, feature_type
 ),
 
