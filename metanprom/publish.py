@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from metanprom.db import connect
 from metanprom.paths import REPO_ROOT, dbt_vars
 
 #: Storage version of the BI file: DuckDB >= 1.4 reads it, with the comments. Change it here (e.g.
@@ -182,7 +183,8 @@ def comment_python_step_tables(con: duckdb.DuckDBPyConnection) -> None:
 def write_bi_file(work_db: Path, target: Path) -> list[str]:
     """Write the marts (data and comments) into ``target`` in :data:`BI_STORAGE_VERSION`; returns the tables."""
     target.unlink(missing_ok=True)
-    with duckdb.connect(str(work_db)) as con:
+    # the build's memory limit and spill folder: a 100 M-client copy is bounded like the other stages
+    with connect(work_db) as con:
         con.execute(f"attach {_literal(str(target))} as bi_file (storage_version {_literal(BI_STORAGE_VERSION)})")
         try:
             con.execute("create schema bi_file.marts")
