@@ -173,12 +173,13 @@ Say = Callable[[str], None]
 
 
 def _python_step_warehouse(report: BuildReport) -> Warehouse:
-    """Open the work file for a Python step, with DuckDB's memory at var ``python_steps_duckdb_memory``.
+    """Open the work file for the stability and risk steps, DuckDB's memory at var ``python_steps_duckdb_memory``.
 
-    The steps hold their arrays in Python; DuckDB's share of the process is smaller than in the
-    SQL stages (it spills its sorts and joins to disk instead), so the whole build stays within budget.
+    Their arrays in Python are small (streamed); their SQL joins every client with the segment
+    members (at 100 M clients 1 GB was too little even with spilling); the rest of the budget stays
+    with Python.
     """
-    return open_duckdb(report.paths.work_db, memory=str(dbt_vars().get("python_steps_duckdb_memory", "1GB")))
+    return open_duckdb(report.paths.work_db, memory=str(dbt_vars().get("python_steps_duckdb_memory", "2GB")))
 
 
 def _statistics(report: BuildReport, warehouse: Warehouse | None = None, say: Say = print) -> None:
@@ -186,9 +187,19 @@ def _statistics(report: BuildReport, warehouse: Warehouse | None = None, say: Sa
     from metanprom.stats.step import run_step
 
     target = report.paths.work_reports / "stat_tests.md"
-    warehouse = warehouse or _python_step_warehouse(report)
-    try:
+    if warehouse is None:
+        # the hypothesis tests hold their columns in Python: DuckDB gets var hypothesis_tests_duckdb_memory
+        # (its sorts spill); the stability step joins every client (var python_steps_duckdb_memory)
+        memory = str(dbt_vars().get("hypothesis_tests_duckdb_memory", "1GB"))
+        with_tests = open_duckdb(report.paths.work_db, memory=memory)
+        try:
+            rows = run_step(with_tests, target)
+        finally:
+            with_tests.close()
+        warehouse = _python_step_warehouse(report)
+    else:
         rows = run_step(warehouse, target)
+    try:
         stability = run_stability(warehouse)
     finally:
         warehouse.close()

@@ -144,18 +144,49 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
         row[0] for row in warehouse.fetch("select distinct segment_id from marts.churn_segments order by segment_id")
     ]
     flags = ", ".join(
-        f"max(case when members.segment_id = ? then 1 else 0 end) as in_segment_{index}"
-        for index in range(len(segment_ids))
+        f"max(case when segment_id = ? then 1 else 0 end) as in_segment_{index}" for index in range(len(segment_ids))
     )
     flag_names = ", ".join(f"in_segment_{index}" for index in range(len(segment_ids)))
-    per_client = (
-        f"select clients.client_key, clients.is_churned{', ' + flags if flags else ''} "
-        "from marts.dim_clients as clients left join marts.churn_segment_members as members "
-        "on clients.client_key = members.client_key group by clients.client_key, clients.is_churned"
-    )
     group = f"is_churned{', ' + flag_names if flag_names else ''}"
+    zeros = "".join(f", 0 as in_segment_{index}" for index in range(len(segment_ids)))
+    # the members' patterns from the members table alone; every other client is in no segment, so
+    # their counts are the clients by outcome minus the members by outcome (no join of every client
+    # with the members: at 100 M clients it did not fit DuckDB's memory)
     patterns = warehouse.fetch(
-        f"select {group}, count(*) from ({per_client}) as per_client group by {group} order by {group}", segment_ids
+        f"""
+        with
+
+        member_patterns as (
+            select client_key, is_churned{", " + flags if flags else ""}
+            from marts.churn_segment_members
+            group by client_key, is_churned
+        ),
+
+        member_counts as (
+            select is_churned, count(*) as members
+            from member_patterns
+            group by is_churned
+        ),
+
+        outside as (
+            select totals.is_churned{zeros}, totals.clients - coalesce(member_counts.members, 0) as clients
+            from (select is_churned, count(*) as clients from marts.dim_clients group by is_churned) as totals
+            left join member_counts on totals.is_churned = member_counts.is_churned
+        ),
+
+        patterns as (
+            select {group}, count(*) as clients
+            from member_patterns
+            group by {group}
+            union all
+            select {group}, clients
+            from outside
+            where clients > 0
+        )
+
+        select {group}, clients from patterns order by {group}
+        """,
+        segment_ids,
     )
     churned = np.array([bool(row[0]) for row in patterns])
     membership = np.array([[bool(v) for v in row[1:-1]] for row in patterns], dtype=bool).reshape(
