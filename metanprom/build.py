@@ -68,13 +68,6 @@ def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
     print(f"    {name} done in {report.stage_seconds[name]:.1f} s", flush=True)
 
 
-def _peak_rss_mb() -> float:
-    """Largest resident set so far of this process or of one of its finished children (dbt), in MB."""
-    import resource
-
-    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
-
-
 def _load(report: BuildReport, extract: str | None) -> None:
     """Load the extract (default: the shipped seed file) into raw.bank_scrooge, every column as text.
 

@@ -264,21 +264,17 @@ def read_inputs(warehouse: Warehouse) -> RiskInputs:
 
 def read_labels(warehouse: Warehouse) -> tuple[np.ndarray, np.ndarray]:
     """Every client's source_row_number (int64) and is_churned (bool), in file order (9 bytes per client)."""
-    raw = warehouse.fetch_columns(
+    rows, labels = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=bool)]
+    for batch in warehouse.fetch_batches(
         "select source_row_number, is_churned from marts.dim_clients order by source_row_number"
-    )
-    rows = np.asarray(_plain(raw["source_row_number"]), dtype=np.int64)
-    return rows, np.asarray(_plain(raw["is_churned"])).astype(bool)
+    ):
+        rows.append(batch["source_row_number"].to_numpy(dtype=np.int64))
+        labels.append(batch_bools(batch["is_churned"]))
+    return np.concatenate(rows), np.concatenate(labels)
 
 
 def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def _plain(column: Any) -> np.ndarray:
-    if np.ma.isMaskedArray(column):
-        return np.ma.asarray(column).astype(object).filled(None)
-    return np.asarray(column)
 
 
 def sign_matrix(clients: pd.DataFrame, signs: pd.DataFrame) -> np.ndarray:

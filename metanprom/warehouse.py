@@ -52,27 +52,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _as_columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
-    """Rows to one object array per column (None stays None)."""
-    return {name: np.array([row[i] for row in rows], dtype=object) for i, name in enumerate(names)}
-
-
 def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 class Warehouse:
-    """Base: ``fetch`` rows, ``fetch_columns`` as numpy arrays, ``replace_table`` with rows."""
+    """Base: ``fetch`` rows, ``fetch_batches`` as DataFrames, ``replace_table`` with rows."""
 
     engine = "base"
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run ``sql`` (``?`` marks the parameters) and return all rows as tuples."""
         raise NotImplementedError
-
-    def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
-        """Run ``sql`` and return its columns as arrays (object arrays with None for null)."""
-        return _as_columns(*self.fetch_named(sql))
 
     def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run ``sql`` and return its column names and rows."""
@@ -161,15 +152,6 @@ class DbApiWarehouse(Warehouse):
         cursor.execute(sql)
         if self.engine == "postgres":
             self.connection.commit()
-
-    def fetch_columns(self, sql: str) -> dict[str, np.ndarray]:
-        """Run ``sql``; DuckDB hands numpy arrays over directly, other drivers go through rows."""
-        cursor = self.connection.cursor()
-        cursor.execute(sql)
-        fetch_numpy = getattr(cursor, "fetchnumpy", None)  # DuckDB's fast path: no Python objects per value
-        if fetch_numpy is not None:
-            return dict(fetch_numpy())
-        return _as_columns([column[0] for column in cursor.description], cursor.fetchall())
 
     def fetch_named(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run ``sql``; names from the cursor's description."""
