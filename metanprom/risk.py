@@ -693,7 +693,7 @@ class Scorer:
             }
         )
 
-    def texts(self, result: RiskResult, clients: int) -> None:
+    def texts(self, result: RiskResult) -> None:
         """Fill the texts per pattern and action, and the coefficients with their client counts."""
         signs, segments, actions = self.reference.signs, self.reference.segments, self.reference.actions
         tally = self.tally
@@ -716,7 +716,7 @@ class Scorer:
                 "term": "intercept",
                 "definition": "no churn sign",
                 "coefficient": float(linear.intercept_[0]),
-                "clients": clients,
+                "clients": result.clients,
             }
         ] + [
             {"term": sign.signal_id, "definition": sign.definition, "coefficient": float(value), "clients": int(n)}
@@ -823,6 +823,15 @@ SCORE_COLUMNS = {
 }
 
 
+#: Each client's scores with its dim_clients row and decile (aliases ``scores``, ``clients``, ``deciles``).
+SCORED_CLIENTS = """
+        from intermediate.risk_scores as scores
+        inner join marts.dim_clients as clients
+            on scores.source_row_number = clients.source_row_number
+        inner join intermediate.risk_deciles as deciles
+            on scores.source_row_number = deciles.source_row_number
+"""
+
 #: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
 TEXT_JOINS = """
         left join intermediate.risk_reason_texts as reasons
@@ -848,11 +857,7 @@ def _client_risk_sql() -> str:
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
             case when scores.cv_fold >= 0 then cast(scores.cv_fold as integer) end as cv_fold
-        from intermediate.risk_scores as scores
-        inner join marts.dim_clients as clients
-            on scores.source_row_number = clients.source_row_number
-        inner join intermediate.risk_deciles as deciles
-            on scores.source_row_number = deciles.source_row_number
+        {SCORED_CLIENTS}
         {TEXT_JOINS}
     """
 
@@ -938,7 +943,7 @@ DECILES_SQL = """
 
 # marts.retention_summary from the scores, before they are dropped: the queue is the active clients,
 # every join is on the integer source_row_number (two joins on the text client_key cost 20 s at 10 M)
-SUMMARY_SQL = """
+SUMMARY_SQL = f"""
     with
 
     scored as (
@@ -948,11 +953,7 @@ SUMMARY_SQL = """
             deciles.risk_decile,
             scores.churn_probability * coalesce(clients.balance, 0) as expected_loss,
             segment_texts.segment_ids
-        from intermediate.risk_scores as scores
-        inner join marts.dim_clients as clients
-            on scores.source_row_number = clients.source_row_number
-        inner join intermediate.risk_deciles as deciles
-            on scores.source_row_number = deciles.source_row_number
+        {SCORED_CLIENTS}
         left join intermediate.risk_segment_texts as segment_texts
             on scores.segment_mask = segment_texts.segment_mask
     )
@@ -1178,7 +1179,7 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
         scorer = Scorer(reference, models, result, overall)
         batches = warehouse.fetch_batches(clients_sql(reference.segments, "scored"))
         warehouse.write_frames("intermediate.risk_scores", SCORE_COLUMNS, (scorer.score(batch) for batch in batches))
-    scorer.texts(result, result.clients)
+    scorer.texts(result)
     write_tables(warehouse, result, config)
     if reports is not None:
         write_exports(read_queue(warehouse, config.export_max_rows), reports, config, warehouse=warehouse)
