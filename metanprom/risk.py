@@ -176,6 +176,8 @@ CLIENT_COLUMNS = [
     "is_churned",
     "segment_mask",
 ]
+#: dim_clients columns the scored stream carries into intermediate.risk_scores as they are fetched.
+CARRIED_COLUMNS = ("client_key", "user_id")
 #: Columns of the scratch table intermediate.risk_sample once the sample is scored out of fold.
 SAMPLE_COLUMNS = {
     "source_row_number": "bigint",
@@ -190,7 +192,9 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
 
     ``sample``: ``""`` every client in file order; ``"members"`` the clients listed in
     intermediate.risk_sample, in file order; ``"scored"`` every client (in any order) with its
-    out-of-fold fold and scores from intermediate.risk_sample when it is in the sample.
+    out-of-fold fold and scores from intermediate.risk_sample when it is in the sample, and the
+    columns the risk marts carry (CARRIED_COLUMNS: client key, user id), so that no mart joins
+    the scores back to dim_clients.
     """
     ctes = [
         f"{name}_codes as (select {name}, row_number() over (order by {name}) - 1 as {name}_code "
@@ -225,6 +229,7 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
             "left join intermediate.risk_sample as sampled on clients.source_row_number = sampled.source_row_number"
         )
         columns += [f"sampled.{name}" for name in SAMPLE_COLUMNS if name != "source_row_number"]
+        columns += [f"clients.{name}" for name in CARRIED_COLUMNS]
         order = ""  # scored batch by batch; every row carries its own key
     return (
         f"with {', '.join(ctes)} select {', '.join(columns)} from marts.dim_clients as clients {' '.join(joins)}{order}"
@@ -683,6 +688,13 @@ class Scorer:
         return pd.DataFrame(
             {
                 "source_row_number": clients["source_row_number"].to_numpy(),
+                **{name: batch[name].array for name in CARRIED_COLUMNS},
+                "city": clients["city"].array,
+                "gender": clients["gender"].array,
+                **{
+                    name: batch[name].array
+                    for name in ("age", "products", "balance", "is_balance_missing", "is_churned")
+                },
                 "churn_probability": best,
                 "transparent_probability": transparent,
                 "segment_rule_probability": _segment_rule(mask, self.rates, self.overall),
@@ -813,6 +825,15 @@ SUMMARY_COLUMNS = {
 
 SCORE_COLUMNS = {
     "source_row_number": "bigint",
+    "client_key": "varchar",
+    "user_id": "bigint",
+    "city": "varchar",
+    "gender": "varchar",
+    "age": "integer",
+    "products": "integer",
+    "balance": "double precision",
+    "is_balance_missing": "boolean",
+    "is_churned": "boolean",
     "churn_probability": "double precision",
     "transparent_probability": "double precision",
     "segment_rule_probability": "double precision",
@@ -822,15 +843,6 @@ SCORE_COLUMNS = {
     "action_id": "bigint",
 }
 
-
-#: Each client's scores with its dim_clients row and decile (aliases ``scores``, ``clients``, ``deciles``).
-SCORED_CLIENTS = """
-        from intermediate.risk_scores as scores
-        inner join marts.dim_clients as clients
-            on scores.source_row_number = clients.source_row_number
-        inner join intermediate.risk_deciles as deciles
-            on scores.source_row_number = deciles.source_row_number
-"""
 
 #: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
 TEXT_JOINS = """
@@ -844,10 +856,10 @@ TEXT_JOINS = """
 
 
 def _client_risk_sql() -> str:
-    """marts.client_churn_risk from the scores (keyed by source_row_number) and the pattern texts."""
+    """marts.client_churn_risk from the ranked scores and the texts per pattern (no join of two client tables)."""
     return f"""
         select
-            clients.client_key,
+            scores.client_key,
             scores.churn_probability,
             deciles.risk_decile,
             scores.transparent_probability,
@@ -857,7 +869,8 @@ def _client_risk_sql() -> str:
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
             case when scores.cv_fold >= 0 then cast(scores.cv_fold as integer) end as cv_fold
-        {SCORED_CLIENTS}
+        from intermediate.risk_scores as scores
+        {DECILE_JOIN}
         {TEXT_JOINS}
     """
 
@@ -865,29 +878,23 @@ def _client_risk_sql() -> str:
 def _queue_sql() -> str:
     """marts.retention_queue: active clients by expected loss; ties by probability, balance, file order.
 
-    The rank is computed on narrow rows (row number and the sort keys), then the client's columns
-    and the texts per pattern are joined on the integer source_row_number: at 10 M clients sorting
-    the wide rows, or joining on the text client_key, cost most of the step.
+    Every column is in the scores (the scored stream carries the client's columns), so the rank
+    is one window over the active clients and the only joins are to the small texts per pattern.
     """
     return f"""
         with
 
         active as (
             select
-                scores.source_row_number,
-                scores.churn_probability,
-                clients.balance,
-                scores.churn_probability * coalesce(clients.balance, 0) as expected_loss
+                scores.*,
+                scores.churn_probability * coalesce(scores.balance, 0) as expected_loss
             from intermediate.risk_scores as scores
-            inner join marts.dim_clients as clients
-                on scores.source_row_number = clients.source_row_number
-            where not clients.is_churned
+            where not scores.is_churned
         ),
 
         ranked as (
             select
-                source_row_number,
-                expected_loss,
+                active.*,
                 row_number() over (
                     order by expected_loss desc nulls last, churn_probability desc nulls last,
                         balance desc nulls last, source_row_number
@@ -896,68 +903,141 @@ def _queue_sql() -> str:
         )
 
         select
-            ranked.queue_rank,
-            clients.client_key,
-            clients.user_id,
-            clients.city,
-            clients.gender,
-            clients.age,
-            clients.products,
-            clients.balance,
-            clients.is_balance_missing,
+            scores.queue_rank,
+            scores.client_key,
+            scores.user_id,
+            scores.city,
+            scores.gender,
+            scores.age,
+            scores.products,
+            scores.balance,
+            scores.is_balance_missing,
             scores.churn_probability,
-            ranked.expected_loss,
+            scores.expected_loss,
             reasons.top_reasons,
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
             segment_texts.segment_ids
-        from ranked
-        inner join intermediate.risk_scores as scores
-            on ranked.source_row_number = scores.source_row_number
-        inner join marts.dim_clients as clients
-            on ranked.source_row_number = clients.source_row_number
+        from ranked as scores
         {TEXT_JOINS}
-        order by ranked.queue_rank
     """
 
 
-# risk deciles: 1 = the tenth of clients with the highest probability (ties in file order), null when
-# no model was trained; (rank - 1) * 10 / clients, floored, in a window over every client's score
-DECILES_SQL = """
-    select
-        source_row_number,
-        case
-            when churn_probability is not null
-                then least(
-                    cast(
-                        floor(
-                            (row_number() over (order by churn_probability desc, source_row_number) - 1) * 10.0
-                            / count(*) over ()
-                        ) as integer
-                    ) + 1,
-                    10
-                )
-        end as risk_decile
-    from intermediate.risk_scores
+def _decile(rank: str) -> str:
+    """Return the SQL of the risk decile of overall rank ``rank`` (1 = highest probability) among ``total``."""
+    return f"least(cast(floor(({rank} - 1) * 10.0 / total) as integer) + 1, 10)"
+
+
+# risk deciles: 1 = the tenth of clients with the highest probability, ties in file order; null when
+# no model was trained. A decile is (rank - 1) * 10 / clients, floored. Ranking every client would sort
+# them all; instead each distinct probability (a few hundred: the isotonic map's steps) is counted,
+# which gives the ranks its clients take. A probability whose clients all fall in one decile is one
+# span; only the clients of a probability that straddles a decile boundary are ranked (in file order,
+# within the probability) and split into spans of row numbers. Each client then finds its decile by
+# one join to these few rows (0.6 + 0.4 s at 10 M against 3.1 s for the window over every client).
+DECILE_SPANS_SQL = f"""
+    with
+
+    probabilities as (
+        select
+            churn_probability,
+            count(*) as clients,
+            min(source_row_number) as first_row,
+            max(source_row_number) as last_row
+        from intermediate.risk_scores
+        where churn_probability is not null
+        group by churn_probability
+    ),
+
+    positions as (
+        select
+            churn_probability,
+            clients,
+            first_row,
+            last_row,
+            cast(
+                sum(clients) over (order by churn_probability desc rows between unbounded preceding and current row)
+                as bigint
+            ) - clients as ahead,
+            cast(sum(clients) over () as bigint) as total
+        from probabilities
+    ),
+
+    spans as (
+        select
+            positions.*,
+            {_decile("ahead + 1")} as first_decile,
+            {_decile("ahead + clients")} as last_decile
+        from positions
+    ),
+
+    split_ranks as (
+        select
+            scores.source_row_number,
+            spans.churn_probability,
+            spans.total,
+            spans.ahead + row_number() over (
+                partition by scores.churn_probability order by scores.source_row_number
+            ) as client_rank
+        from intermediate.risk_scores as scores
+        inner join spans
+            on scores.churn_probability = spans.churn_probability
+        where spans.first_decile < spans.last_decile
+    ),
+
+    split_spans as (
+        select
+            churn_probability,
+            min(source_row_number) as first_row,
+            max(source_row_number) as last_row,
+            {_decile("client_rank")} as risk_decile
+        from split_ranks
+        group by churn_probability, {_decile("client_rank")}
+    ),
+
+    final as (
+        select
+            churn_probability,
+            first_row,
+            last_row,
+            first_decile as risk_decile
+        from spans
+        where first_decile = last_decile
+        union all
+        select
+            churn_probability,
+            first_row,
+            last_row,
+            risk_decile
+        from split_spans
+    )
+
+    select * from final
 """
 
-# marts.retention_summary from the scores, before they are dropped: the queue is the active clients,
-# every join is on the integer source_row_number (two joins on the text client_key cost 20 s at 10 M)
+#: Each client's decile (alias ``deciles``) for its scores (alias ``scores``): one of a few spans.
+DECILE_JOIN = """
+        left join intermediate.risk_decile_spans as deciles
+            on scores.churn_probability = deciles.churn_probability
+            and scores.source_row_number between deciles.first_row and deciles.last_row
+"""
+
+# marts.retention_summary from the scores, before they are dropped: the queue is the active clients
 SUMMARY_SQL = f"""
     with
 
     scored as (
         select
-            clients.is_churned,
-            clients.balance,
+            scores.is_churned,
+            scores.balance,
             deciles.risk_decile,
-            scores.churn_probability * coalesce(clients.balance, 0) as expected_loss,
+            scores.churn_probability * coalesce(scores.balance, 0) as expected_loss,
             segment_texts.segment_ids
-        {SCORED_CLIENTS}
+        from intermediate.risk_scores as scores
+        {DECILE_JOIN}
         left join intermediate.risk_segment_texts as segment_texts
             on scores.segment_mask = segment_texts.segment_mask
     )
-
     select
         count(case when not is_churned then 1 end) as active_clients,
         sum(case when not is_churned then expected_loss end) as queue_expected_loss,
@@ -979,9 +1059,12 @@ SUMMARY_SQL = f"""
 def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -> None:
     """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
 
-    The per-client scores are in the scratch table intermediate.risk_scores (keyed by
-    source_row_number); deciles, client_churn_risk, retention_queue and retention_summary are made
-    in SQL, joined to dim_clients and to the texts per pattern; the scratch tables are then dropped.
+    The per-client scores, with the client's columns the marts carry, are in the scratch table
+    intermediate.risk_scores. client_churn_risk, retention_queue and retention_summary are made in
+    SQL from it, joined only to small tables (the decile spans, the texts per pattern): no query
+    joins two tables of every client, which at 100 M clients ran DuckDB out of memory. The
+    queue's rank is the one window over every (active) client; its rows are stored in no
+    particular order (readers order by queue_rank). The scratch tables are then dropped.
     """
     scratch = [
         (
@@ -1002,11 +1085,11 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     ]
     for table, columns, frame in scratch:
         warehouse.replace_frame(table, columns, frame)
-    warehouse.create_table_as("intermediate.risk_deciles", DECILES_SQL)
+    warehouse.create_table_as("intermediate.risk_decile_spans", DECILE_SPANS_SQL)
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
     warehouse.create_table_as("marts.retention_queue", _queue_sql())
     names, rows = warehouse.fetch_named(SUMMARY_SQL)
-    for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_deciles"):
+    for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_decile_spans"):
         warehouse.drop_table(table)
     for table, _, _ in scratch:
         warehouse.drop_table(table)
