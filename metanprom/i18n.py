@@ -6,6 +6,8 @@ genders) are never translated here; they stay as the extract writes them.
 
 from __future__ import annotations
 
+import re
+
 #: Column titles of the retention call list (CSV/XLSX exports): column -> (Russian, English).
 QUEUE_TITLES: dict[str, tuple[str, str]] = {
     "queue_rank": ("Очередь", "Rank"),
@@ -232,8 +234,23 @@ def sign_in_words(definition: str, language: str = "ru") -> str:
         if separator:
             words.append(f"{label}: {VALUE_LABELS.get(value, (value, value))[index]}")
         else:
-            words.append(f"{label} {value}")
+            words.append(f"{label} {amounts_in_words(value, language)}")
     return (" и " if language == "ru" else " and ").join(words)
+
+
+#: A money amount in a sign's label: "250k", "1.1M" (macro format_amount in macros/churn_features.sql).
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)([kM])(?![A-Za-z])")
+_AMOUNT_UNITS_RU = {"k": "тыс.", "M": "млн"}
+
+
+def amounts_in_words(text: str, language: str = "ru") -> str:
+    """Return ``text`` with its amounts ("≥ 1.1M", "250k–340k") in Russian units ("≥ 1,1 млн"); English as is.
+
+    The dashboard's script does the same for the page (amountText in templates/dashboard.js).
+    """
+    if language != "ru":
+        return text
+    return _AMOUNT.sub(lambda match: f"{match[1].replace('.', ',')} {_AMOUNT_UNITS_RU[match[2]]}", text)
 
 
 def page_dictionary() -> dict[str, dict[str, str]]:

@@ -750,10 +750,10 @@ def _pattern_texts(patterns: np.ndarray, texts: list[str], order: list[int], lim
 
 
 def translate_action(text: str | None, russian: dict[str, str]) -> str | None:
-    """Return an action (or a segment's "A Also: B" recommendation) in Russian, from seed retention_actions."""
+    """Return an action (or a segment's "A. Also: B" recommendation) in Russian, from seed retention_actions."""
     if text is None:
         return None
-    return " Также: ".join(russian.get(part, part) for part in str(text).split(" Also: "))
+    return ". Также: ".join(russian.get(part, part) for part in str(text).split(". Also: "))
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -257,18 +257,24 @@ function renderAction() {
 }
 function actionText(text, first) {
   if (!text) return "—";
-  const parts = text.split(" Also: ").map((part) => (LANG === "ru" ? DATA.actions[part] || part : part));
-  return first ? parts[0] : parts.join(LANG === "ru" ? " Также: " : " Also: ");
+  const parts = text.split(". Also: ").map((part) => (LANG === "ru" ? DATA.actions[part] || part : part));
+  return first ? parts[0] : parts.join(LANG === "ru" ? ". Также: " : ". Also: ");
 }
 
 // a sign's definition ("balance ≥ 660k", "last_activity = yes") in words of the page language
+// amounts in a sign's label ("≥ 1.1M", "250k–340k") in Russian units ("≥ 1,1 млн"), as i18n.amounts_in_words
+function amountText(text) {
+  if (LANG !== "ru") return text;
+  return text.replace(/(\d+(?:\.\d+)?)([kM])(?![A-Za-z])/g, (_, amount, unit) => amount.replace(".", ",") + (unit === "k" ? " тыс." : " млн"));
+}
+
 function signText(definition) {
   if (!definition) return "—";
   return definition.split(" and ").map((part) => {
     const match = part.match(/^([a-z_]+)( = | )(.*)$/);
     if (!match) return part;
     const [, feature, separator, value] = match;
-    const shown = separator === " = " ? label("value:", value) : value;
+    const shown = separator === " = " ? label("value:", value) : amountText(value);
     return label("feature:", feature) + (separator === " = " ? ": " : " ") + shown;
   }).join(LANG === "ru" ? " и " : " and ");
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,24 @@ def test_exports_hold_the_mart_rows_for_russian_excel(shipped_build):
     assert [row[1] for row in values[1:]] == [user_id for user_id, *_ in mart]
     assert isinstance(values[1][9], float)  # numbers stay numbers
     assert {row[2] for row in values[1:]} <= {"Ярославль", "Рыбинск", "Ростов"}
+
+
+def test_russian_exports_read_as_russian(shipped_build):
+    """Reasons carry Russian money units and two actions are two sentences, in the file staff open."""
+    reports = shipped_build.db.parent / "reports"
+    with (reports / "retention_queue.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header, body = rows[0], rows[1:]
+    reasons = [row[header.index(queue_title("top_reasons"))] for row in body]
+    actions = [row[header.index(queue_title("recommended_action_ru"))] for row in body]
+    money = [text for text in reasons if "Остаток на счёте" in text]
+    assert money and all(" млн" in text or " тыс." in text for text in money)
+    assert not any(re.search(r"\d[kM]\b", text) for text in reasons)
+    joined = [text for text in actions if "Также: " in text]
+    assert joined and all(". Также: " in text and "Also" not in text for text in joined)
+    english = shipped_build.query("select recommendation from marts.churn_segments")
+    assert any(". Also: " in text for (text,) in english)
+    assert not any(re.search(r"[^.] Also: ", text) for (text,) in english)
 
 
 @pytest.mark.parametrize("name", ["ok_no_churners.csv", "ok_three_rows.csv"])

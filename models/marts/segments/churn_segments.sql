@@ -81,7 +81,7 @@ ranked_actions as (
 recommendations as (
     select
         segment_id,
-        {{ string_agg_ordered('action', "' Also: '", 'action_order') }} as recommendation
+        {{ string_agg_ordered('action', "'. Also: '", 'action_order') }} as recommendation
     from ranked_actions
     where action_order <= 2
     group by segment_id
