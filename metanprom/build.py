@@ -58,11 +58,39 @@ class BuildReport:
     quality: QualityReport | None = None
 
 
+#: Where each Python stage's DuckDB memory limit is set (the others use METANPROM_DUCKDB_MEMORY).
+STAGE_MEMORY_SETTINGS = {
+    "statistics": "dbt vars hypothesis_tests_duckdb_memory (the tests) and python_steps_duckdb_memory (stability)",
+    "churn risk": "dbt var python_steps_duckdb_memory",
+    "statistics and churn risk": "METANPROM_DUCKDB_MEMORY (small extracts run both steps on one connection)",
+}
+
+
+def memory_advice(stage: str, error: Exception) -> str:
+    """Say which limit to raise when DuckDB ran out of memory *within its limit* in ``stage``.
+
+    DuckDB stops with "Out of Memory" when an operator cannot spill any further inside the limit
+    it was given: the fix is a larger limit for that step (if the machine has the RAM) and free
+    disk for the spill files, not a smaller one.
+    """
+    setting = STAGE_MEMORY_SETTINGS.get(stage, "METANPROM_DUCKDB_MEMORY (default 3GB)")
+    return (
+        f"DuckDB ran out of memory within its limit in the {stage} stage ({shorten(str(error).splitlines()[0], 200)}). "
+        f"Raise that step's limit, {setting}, if the machine has the memory, and keep free disk for DuckDB's "
+        "spill files (METANPROM_DUCKDB_TEMP, else <work file>.tmp); then build again"
+    )
+
+
 def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
+    import duckdb
+
     print(f"\n==> {name}", flush=True)
     started = time.perf_counter()
     RSS.restart()
-    step()
+    try:
+        step()
+    except duckdb.OutOfMemoryException as error:
+        raise BuildError(memory_advice(name, error)) from error
     report.stage_seconds[name] = time.perf_counter() - started
     report.stage_peak_mb[name] = RSS.peak_mb()
     print(f"    {name} done in {report.stage_seconds[name]:.1f} s", flush=True)
@@ -237,6 +265,8 @@ def _side_by_side(report: BuildReport) -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    import duckdb
+
     steps = {"statistics": _statistics, "churn risk": _risk}
     messages: dict[str, list[str]] = {name: [] for name in steps}
     connection = connect(report.paths.work_db)
@@ -253,6 +283,8 @@ def _side_by_side(report: BuildReport) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {name: pool.submit(timed, name) for name in steps}
             seconds = {name: future.result() for name, future in futures.items()}
+    except duckdb.OutOfMemoryException as error:
+        raise BuildError(memory_advice("statistics and churn risk", error)) from error
     finally:
         connection.close()
     for name in steps:

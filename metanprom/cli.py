@@ -28,17 +28,14 @@ def _build(args: argparse.Namespace) -> int:
         return _stopped(str(error), published, args.debug)
     except MemoryError:
         return _stopped(
-            "out of memory. Lower METANPROM_DUCKDB_MEMORY (DuckDB then spills to disk) or free memory.",
+            "the machine ran out of memory. Lower METANPROM_DUCKDB_MEMORY and the dbt vars "
+            "python_steps_duckdb_memory / hypothesis_tests_duckdb_memory (DuckDB then spills to disk), "
+            "or free memory.",
             published,
             args.debug,
         )
     except (OSError, duckdb.Error) as error:  # the environment: disk full, permissions, DuckDB's own limits
-        hint = (
-            "DuckDB ran out of memory: lower METANPROM_DUCKDB_MEMORY (e.g. 2GB) so that it spills to disk, "
-            "or free memory"
-            if "out of memory" in str(error).lower()
-            else "check the paths, free disk space and permissions, then build again (--debug shows the details)"
-        )
+        hint = "check the paths, free disk space and permissions, then build again (--debug shows the details)"
         return _stopped(
             f"{type(error).__name__}: {shorten(str(error).splitlines()[0], 300)}. {hint}.", published, args.debug
         )

@@ -32,3 +32,25 @@ def test_build_flags_are_documented() -> None:
     )
     for flag in ("--extract", "--debug", "--split-dbt", "--timings"):
         assert flag in result.stdout
+
+
+def test_duckdb_out_of_memory_names_the_stage_and_the_limit_to_raise(tmp_path) -> None:
+    """A real DuckDB "Out of Memory" inside a stage says which setting to raise (not to lower it)."""
+    import duckdb
+    import pytest
+
+    from metanprom.build import BuildReport, _stage
+    from metanprom.guards import BuildError
+    from metanprom.paths import Paths
+
+    def starved_step() -> None:
+        connection = duckdb.connect(config={"memory_limit": "2MB"})
+        connection.execute("select count(distinct range::varchar) from range(3000000)").fetchone()
+
+    report = BuildReport(extract=tmp_path / "extract.csv", paths=Paths.from_env())
+    with pytest.raises(BuildError) as raised:
+        _stage(report, "churn risk", starved_step)
+    message = str(raised.value)
+    assert "churn risk stage" in message and "python_steps_duckdb_memory" in message
+    assert "Raise" in message and "lower" not in message.lower()
+    assert "churn risk" not in report.stage_seconds  # a stage that failed is not timed
