@@ -120,10 +120,10 @@ duplicate_user_ids as (
 flagged as (
     select
         typed.*,
-        age_raw is null as is_age_missing,
-        balance_raw is null as is_balance_missing,
+        typed.age_raw is null as is_age_missing,
+        typed.balance_raw is null as is_balance_missing,
         {% for name in empty_flag_columns() -%}
-        {{ name }}_raw is null as is_{{ name }}_empty,
+        typed.{{ name }}_raw is null as is_{{ name }}_empty,
         {% endfor -%}
         duplicate_user_ids.user_id is not null as is_duplicate_user_id
     from typed
