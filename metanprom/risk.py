@@ -176,8 +176,11 @@ CLIENT_COLUMNS = [
     "is_churned",
     "segment_mask",
 ]
-#: dim_clients columns the scored stream carries into intermediate.risk_scores as they are fetched.
-CARRIED_COLUMNS = ("client_key", "user_id")
+#: dim_clients columns only the scored stream reads (for the marts, not the models).
+MART_ONLY_COLUMNS = ("client_key", "user_id")
+#: dim_clients columns the scored stream passes into intermediate.risk_scores as fetched (city and
+#: gender go back from their codes), so that no risk mart joins the scores back to dim_clients.
+CARRIED_COLUMNS = (*MART_ONLY_COLUMNS, "age", "products", "balance", "is_balance_missing", "is_churned")
 #: Columns of the scratch table intermediate.risk_sample once the sample is scored out of fold.
 SAMPLE_COLUMNS = {
     "source_row_number": "bigint",
@@ -193,8 +196,7 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
     ``sample``: ``""`` every client in file order; ``"members"`` the clients listed in
     intermediate.risk_sample, in file order; ``"scored"`` every client (in any order) with its
     out-of-fold fold and scores from intermediate.risk_sample when it is in the sample, and the
-    columns the risk marts carry (CARRIED_COLUMNS: client key, user id), so that no mart joins
-    the scores back to dim_clients.
+    columns only the risk marts need (MART_ONLY_COLUMNS).
     """
     ctes = [
         f"{name}_codes as (select {name}, row_number() over (order by {name}) - 1 as {name}_code "
@@ -229,7 +231,7 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
             "left join intermediate.risk_sample as sampled on clients.source_row_number = sampled.source_row_number"
         )
         columns += [f"sampled.{name}" for name in SAMPLE_COLUMNS if name != "source_row_number"]
-        columns += [f"clients.{name}" for name in CARRIED_COLUMNS]
+        columns += [f"clients.{name}" for name in MART_ONLY_COLUMNS]
         order = ""  # scored batch by batch; every row carries its own key
     return (
         f"with {', '.join(ctes)} select {', '.join(columns)} from marts.dim_clients as clients {' '.join(joins)}{order}"
@@ -688,13 +690,9 @@ class Scorer:
         return pd.DataFrame(
             {
                 "source_row_number": clients["source_row_number"].to_numpy(),
-                **{name: batch[name].array for name in CARRIED_COLUMNS},
                 "city": clients["city"].array,
                 "gender": clients["gender"].array,
-                **{
-                    name: batch[name].array
-                    for name in ("age", "products", "balance", "is_balance_missing", "is_churned")
-                },
+                **{name: batch[name].array for name in CARRIED_COLUMNS},
                 "churn_probability": best,
                 "transparent_probability": transparent,
                 "segment_rule_probability": _segment_rule(mask, self.rates, self.overall),
@@ -856,7 +854,7 @@ TEXT_JOINS = """
 
 
 def _client_risk_sql() -> str:
-    """marts.client_churn_risk from the ranked scores and the texts per pattern (no join of two client tables)."""
+    """marts.client_churn_risk from the scores, the decile spans and the texts per pattern."""
     return f"""
         select
             scores.client_key,
