@@ -23,6 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@start=$$(date +%s); \
 	$(PYTHON) -m venv $(VENV) && \
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt && \
+	$(BIN)/python -m metanprom parse && \
 	touch $(STAMP) && echo "    set-up done in $$(( $$(date +%s) - start )) s"
 
 setup: $(STAMP)

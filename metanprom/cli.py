@@ -43,6 +43,21 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse(args: argparse.Namespace) -> int:
+    """Parse the dbt project as the build will (same target folder and work file) to warm partial parsing."""
+    from metanprom.dbt_runner import DbtError, run_dbt
+    from metanprom.paths import Paths
+
+    paths = Paths.from_env()
+    try:
+        run_dbt(["parse", "--quiet"], paths.work_db, paths.dbt_target_dir)
+    except DbtError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 2
+    print(f"dbt project parsed into {paths.dbt_target_dir} (the next build parses only what changed)")
+    return 0
+
+
 def _stopped(message: str, published: object, debug: bool) -> int:
     """Print why the build stopped (a traceback only with --debug) and what happened to the warehouse."""
     if debug:
@@ -89,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         "--timings", type=Path, help="write the seconds and the peak RSS (MB) after each stage to this JSON file"
     )
     build.set_defaults(handler=_build)
+    parse = commands.add_parser(
+        "parse", help="parse the dbt project as the build will, so the first build parses only what changed"
+    )
+    parse.set_defaults(handler=_parse)
     engines = commands.add_parser(
         "engines", help="build on DuckDB and on PostgreSQL/Spark, compare every mart (make test-engines)"
     )

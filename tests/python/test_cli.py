@@ -54,3 +54,23 @@ def test_duckdb_out_of_memory_names_the_stage_and_the_limit_to_raise(tmp_path) -
     assert "churn risk stage" in message and "python_steps_duckdb_memory" in message
     assert "Raise" in message and "lower" not in message.lower()
     assert "churn risk" not in report.stage_seconds  # a stage that failed is not timed
+
+
+def test_parse_warms_the_builds_partial_parsing(tmp_path, monkeypatch) -> None:
+    """`metanprom parse` (run by `make setup`) leaves a parse the build's dbt reuses instead of parsing again."""
+    from metanprom.dbt_runner import run_dbt
+    from metanprom.paths import Paths
+
+    monkeypatch.setenv("METANPROM_DB", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.delenv("DBT_LOG_PATH", raising=False)
+    subprocess.run([sys.executable, "-m", "metanprom", "parse"], cwd=REPO_ROOT, check=True)
+    assert (tmp_path / "target" / "partial_parse.msgpack").exists()
+    paths = Paths.from_env()
+    log = tmp_path / "again.log"
+    run_dbt(
+        ["ls", "--select", "stg_clients", "--log-level", "debug"], paths.work_db, paths.dbt_target_dir, log_file=log
+    )
+    text = log.read_text(encoding="utf-8")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in text
+    assert "Starting full parse" not in text
