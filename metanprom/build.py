@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from metanprom.dashboard import write_dashboard
 from metanprom.db import connect
 from metanprom.dbt_runner import DbtResults, run_dbt
@@ -82,8 +84,6 @@ def memory_advice(stage: str, error: Exception) -> str:
 
 
 def _stage(report: BuildReport, name: str, step: Callable[[], object]) -> None:
-    import duckdb
-
     print(f"\n==> {name}", flush=True)
     started = time.perf_counter()
     RSS.restart()
@@ -264,8 +264,6 @@ def _side_by_side(report: BuildReport) -> None:
     printed when both are done, so they never interleave.
     """
     from concurrent.futures import ThreadPoolExecutor
-
-    import duckdb
 
     steps = {"statistics": _statistics, "churn risk": _risk}
     messages: dict[str, list[str]] = {name: [] for name in steps}
