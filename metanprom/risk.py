@@ -842,6 +842,9 @@ SCORE_COLUMNS = {
 }
 
 
+#: A client's expected loss (alias ``scores``): probability x balance, a missing balance counts 0.
+EXPECTED_LOSS = "scores.churn_probability * coalesce(scores.balance, 0)"
+
 #: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
 TEXT_JOINS = """
         left join intermediate.risk_reason_texts as reasons
@@ -885,7 +888,7 @@ def _queue_sql() -> str:
         active as (
             select
                 scores.*,
-                scores.churn_probability * coalesce(scores.balance, 0) as expected_loss
+                {EXPECTED_LOSS} as expected_loss
             from intermediate.risk_scores as scores
             where not scores.is_churned
         ),
@@ -1029,13 +1032,14 @@ SUMMARY_SQL = f"""
             scores.is_churned,
             scores.balance,
             deciles.risk_decile,
-            scores.churn_probability * coalesce(scores.balance, 0) as expected_loss,
+            {EXPECTED_LOSS} as expected_loss,
             segment_texts.segment_ids
         from intermediate.risk_scores as scores
         {DECILE_JOIN}
         left join intermediate.risk_segment_texts as segment_texts
             on scores.segment_mask = segment_texts.segment_mask
     )
+
     select
         count(case when not is_churned then 1 end) as active_clients,
         sum(case when not is_churned then expected_loss end) as queue_expected_loss,
