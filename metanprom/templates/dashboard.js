@@ -261,13 +261,13 @@ function actionText(text, first) {
   return first ? parts[0] : parts.join(LANG === "ru" ? ". Также: " : ". Also: ");
 }
 
-// a sign's definition ("balance ≥ 660k", "last_activity = yes") in words of the page language
 // amounts in a sign's label ("≥ 1.1M", "250k–340k") in Russian units ("≥ 1,1 млн"), as i18n.amounts_in_words
 function amountText(text) {
   if (LANG !== "ru") return text;
   return text.replace(/(\d+(?:\.\d+)?)([kM])(?![A-Za-z])/g, (_, amount, unit) => amount.replace(".", ",") + (unit === "k" ? " тыс." : " млн"));
 }
 
+// a sign's definition ("balance ≥ 660k", "last_activity = yes") in words of the page language
 function signText(definition) {
   if (!definition) return "—";
   return definition.split(" and ").map((part) => {
