@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,10 +56,14 @@ print(json.dumps({"returncode": completed.returncode, "seconds": time.perf_count
 
 
 class DiskSampler:
-    """Largest size (bytes) of a folder while a step runs, sampled every ``interval`` seconds."""
+    """Largest size (bytes) of a folder while a step runs, sampled every ``interval`` seconds.
+
+    ``peak_at``: seconds from the start to the sample that saw the peak.
+    """
 
     def __init__(self, folder: Path, interval: float = 1.0) -> None:
-        self.folder, self.interval, self.peak = folder, interval, 0
+        self.folder, self.interval, self.peak, self.peak_at = folder, interval, 0, 0.0
+        self._started = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -72,18 +77,38 @@ class DiskSampler:
                     pass
         return total
 
+    def _sample(self) -> None:
+        size = self._size()
+        if size > self.peak:
+            self.peak, self.peak_at = size, time.perf_counter() - self._started
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self._size())
+            self._sample()
 
     def __enter__(self) -> DiskSampler:
+        self._started = time.perf_counter()
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._size())
+        self._sample()
+
+
+def stage_at(stages: dict[str, float], total: float, moment: float) -> str:
+    """Name the stage running ``moment`` seconds into a build of ``total`` seconds.
+
+    ``stages`` are the build's stages in order with their seconds; the seconds not in any stage
+    (Python start-up) are taken to come first.
+    """
+    elapsed = total - sum(stages.values())
+    for name, seconds in stages.items():
+        elapsed += seconds
+        if moment <= elapsed:
+            return name
+    return "summary"
 
 
 def _measured(command: list[str], env: dict[str, str]) -> dict:
@@ -117,6 +142,7 @@ def _pipeline(work: Path, extract: Path) -> tuple[dict, dict, int]:
         raise SystemExit(f"pipeline failed on {extract}:\n" + "\n".join(output) + f"\n{run['stderr']}")
     payload = json.loads(timings.read_text(encoding="utf-8"))
     run["stage_peak_mb"] = payload["peak_rss_mb"]
+    run["disk_peak_stage"] = stage_at(payload["seconds"], run["seconds"], disk.peak_at)
     return run, payload["seconds"], disk.peak - extract.stat().st_size
 
 
@@ -178,6 +204,24 @@ def _projected_pandas_gb(rows: list[dict], size: int) -> float | None:
     return m2 + (m2 - m1) / (n2 - n1) * (size - n2)
 
 
+def _shares(rows: list[dict]) -> list[str]:
+    """Each size's share of the total by stage, and the stages where memory and disk peaked."""
+    shares = ["", "Share of the pipeline total by stage (the rest is Python start-up and the summary):", ""]
+    for row in rows:
+        total = row["pipeline"]["seconds"]
+        parts = ", ".join(f"{s} {row['stages'].get(s, 0) / total:.0%}" for s in PIPELINE_STAGES if row["stages"].get(s))
+        shares.append(f"- {row['size']:,}: {parts}")
+        peaks = row["pipeline"].get("stage_peak_mb", {})
+        if peaks:
+            top = max(peaks.values())
+            stage = next(name for name, value in peaks.items() if value >= top)
+            shares.append(f"  peak RSS {top / 1024:.2f} GB, reached in stage: {stage}")
+        if row["pipeline"].get("disk_peak_stage"):
+            stage = row["pipeline"]["disk_peak_stage"]
+            shares.append(f"  peak disk {row['disk'] / GB:.1f} GB above the extract, reached in stage: {stage}")
+    return shares
+
+
 def render(rows: list[dict], seed: int, earlier: list[dict] | None = None) -> str:
     """The Markdown report: stage times, shares, the pandas baseline, the targets of issue 21.
 
@@ -190,16 +234,7 @@ def render(rows: list[dict], seed: int, earlier: list[dict] | None = None) -> st
         cells += [f"{row['pipeline']['seconds']:.1f}", f"{row['pipeline']['peak_rss_mb'] / 1024:.2f}"]
         cells.append(f"{row['disk'] / GB:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
-    shares = ["", "Share of the pipeline total by stage (the rest is Python start-up and the summary):", ""]
-    for row in rows:
-        total = row["pipeline"]["seconds"]
-        parts = ", ".join(f"{s} {row['stages'].get(s, 0) / total:.0%}" for s in PIPELINE_STAGES if row["stages"].get(s))
-        shares.append(f"- {row['size']:,}: {parts}")
-        peaks = row["pipeline"].get("stage_peak_mb", {})
-        if peaks:
-            top = max(peaks.values())
-            stage = next(name for name, value in peaks.items() if value >= top)
-            shares.append(f"  peak RSS {top / 1024:.2f} GB, reached in stage: {stage}")
+    shares = _shares(rows)
     pandas_header = ["clients", *[f"pandas {p} s" for p in PANDAS_PARTS], "pandas total s", "pandas peak RSS GB"]
     pandas_header += ["end to end: pandas / pipeline", "statistics: pandas (tests + stability) / pipeline"]
     pandas_lines = ["| " + " | ".join(pandas_header) + " |", "|" + "---|" * len(pandas_header)]

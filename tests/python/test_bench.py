@@ -1,0 +1,34 @@
+"""The benchmark's disk sampler names the stage in which the work folder was largest."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import bench  # noqa: E402
+
+
+def test_stage_at_counts_start_up_first_then_each_stage_in_order() -> None:
+    stages = {"load": 2.0, "dbt models": 10.0, "churn risk": 5.0}
+    # 1 s of start-up before the first stage: load is 1-3 s, dbt models 3-13 s, churn risk 13-18 s
+    assert bench.stage_at(stages, 18.0, 0.5) == "load"
+    assert bench.stage_at(stages, 18.0, 2.9) == "load"
+    assert bench.stage_at(stages, 18.0, 3.1) == "dbt models"
+    assert bench.stage_at(stages, 18.0, 17.9) == "churn risk"
+    assert bench.stage_at(stages, 18.0, 18.5) == "summary"
+
+
+def test_disk_sampler_keeps_the_largest_size_and_when_it_was_seen(tmp_path: Path) -> None:
+    with bench.DiskSampler(tmp_path, interval=0.02) as disk:
+        time.sleep(0.1)
+        spill = tmp_path / "spill.tmp"
+        spill.write_bytes(b"x" * 3_000_000)
+        time.sleep(0.2)
+        spill.unlink()  # removed before the end: only the sampler saw it
+        (tmp_path / "result.duckdb").write_bytes(b"x" * 1_000_000)
+        time.sleep(0.1)
+    assert disk.peak == 3_000_000
+    assert 0.1 <= disk.peak_at < 0.4
