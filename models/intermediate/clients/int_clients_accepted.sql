@@ -1,8 +1,3 @@
-{{ config(materialized='view') }}
-
--- A view: marts.dim_clients is the one stored copy of every accepted client. As a table this model
--- was a second copy of the same 22 columns (at 10 M clients 4.5 s to write, a sixth of the file);
--- the models reading it take the anti-join below at no measurable cost (45.6 s -> 45.3 s for them).
 -- One row per accepted client. client_key = user_id + city: 73 user ids occur twice in the
 -- shipped extract, once in Рыбинск and once in Ярославль, with different attributes.
 with
