@@ -148,11 +148,8 @@ def _retention(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {
         "segmentPatterns": _records(
             con,
-            "select risk.segment_ids, clients.city, clients.gender, count(*) as clients, "
-            "count(*) filter (where clients.is_churned) as churners, "
-            "coalesce(sum(clients.balance) filter (where not clients.is_churned), 0) as active_balance "
-            "from marts.client_churn_risk as risk inner join marts.dim_clients as clients using (client_key) "
-            "group by all order by all",
+            "select segment_ids, city, gender, clients, churners, active_balance "
+            "from marts.retention_segment_cells order by all",
         ),
         "queueCells": _records(
             con,

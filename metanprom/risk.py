@@ -1058,12 +1058,48 @@ SUMMARY_SQL = f"""
 """
 
 
+# marts.retention_segment_cells: the clients of each combination of selected segments by city and
+# gender, from the scores (which carry city, gender, balance and churn). The dashboard's segment
+# figures read it; they used to join client_churn_risk to dim_clients, two tables of every client.
+SEGMENT_CELLS_SQL = """
+    with
+
+    cells as (
+        select
+            scores.segment_mask,
+            scores.city,
+            scores.gender,
+            cast(count(*) as bigint) as clients,
+            cast(sum(case when scores.is_churned then 1 else 0 end) as bigint) as churners,
+            sum(case when scores.is_churned then 0 else coalesce(scores.balance, 0) end) as active_balance
+        from intermediate.risk_scores as scores
+        group by scores.segment_mask, scores.city, scores.gender
+    ),
+
+    final as (
+        select
+            segment_texts.segment_ids,
+            cells.city,
+            cells.gender,
+            cells.clients,
+            cells.churners,
+            cells.active_balance
+        from cells
+        left join intermediate.risk_segment_texts as segment_texts
+            on cells.segment_mask = segment_texts.segment_mask
+    )
+
+    select * from final
+"""
+
+
 def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -> None:
     """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
 
     The per-client scores, with the client's columns the marts carry, are in the scratch table
     intermediate.risk_scores. client_churn_risk, retention_queue and retention_summary are made in
-    SQL from it, joined only to small tables (the decile spans, the texts per pattern): no query
+    SQL from it (and retention_segment_cells, the segments' reach by city and gender), joined only
+    to small tables (the decile spans, the texts per pattern): no query
     joins two tables of every client, which at 100 M clients ran DuckDB out of memory. The
     queue's rank is the one window over every (active) client; its rows are stored in no
     particular order (readers order by queue_rank). The scratch tables are then dropped.
@@ -1090,6 +1126,7 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     warehouse.create_table_as("intermediate.risk_decile_spans", DECILE_SPANS_SQL)
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
     warehouse.create_table_as("marts.retention_queue", _queue_sql())
+    warehouse.create_table_as("marts.retention_segment_cells", SEGMENT_CELLS_SQL)
     names, rows = warehouse.fetch_named(SUMMARY_SQL)
     for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_decile_spans"):
         warehouse.drop_table(table)

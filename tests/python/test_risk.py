@@ -150,6 +150,30 @@ def test_queue_holds_active_clients_in_order(shipped_build):
     assert summary[0][2] == in_segments
 
 
+def test_segment_cells_add_up_the_clients_of_each_segment_combination(shipped_build):
+    """retention_segment_cells (from the scores) = client_churn_risk joined to dim_clients, grouped."""
+    cells = shipped_build.query(
+        "select segment_ids, city, gender, clients, churners, active_balance "
+        "from marts.retention_segment_cells order by all"
+    )
+    joined = shipped_build.query(
+        "select risk.segment_ids, clients.city, clients.gender, count(*), "
+        "count(*) filter (where clients.is_churned), "
+        "coalesce(sum(clients.balance) filter (where not clients.is_churned), 0) "
+        "from marts.client_churn_risk as risk inner join marts.dim_clients as clients using (client_key) "
+        "group by all order by all"
+    )
+    assert [row[:5] for row in cells] == [row[:5] for row in joined]
+    assert [row[5] for row in cells] == pytest.approx([row[5] for row in joined], rel=1e-12)
+    assert sum(row[3] for row in cells) == 10_000 and sum(row[4] for row in cells) == 1_820
+    # every selected segment's members are in the cells that name it
+    in_segment = dict(
+        shipped_build.query("select segment_id, count(*) from marts.churn_segment_members group by segment_id")
+    )
+    for segment_id, members in in_segment.items():
+        assert sum(row[3] for row in cells if row[0] and segment_id in row[0].split(",")) == members
+
+
 def test_exports_hold_the_mart_rows_for_russian_excel(shipped_build):
     from openpyxl import load_workbook
 
