@@ -1097,12 +1097,12 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
 
     The per-client scores, with the client's columns the marts carry, are in the scratch table
-    intermediate.risk_scores. client_churn_risk, retention_queue and retention_summary are made in
-    SQL from it (and retention_segment_cells, the segments' reach by city and gender), joined only
-    to small tables (the decile spans, the texts per pattern): no query
-    joins two tables of every client, which at 100 M clients ran DuckDB out of memory. The
-    queue's rank is the one window over every (active) client; its rows are stored in no
-    particular order (readers order by queue_rank). The scratch tables are then dropped.
+    intermediate.risk_scores. client_churn_risk, retention_queue, retention_segment_cells (the
+    segments' reach by city and gender) and retention_summary are made in SQL from it, joined only
+    to small tables (the decile spans, the texts per pattern): no query joins two tables of every
+    client, which at 100 M clients ran DuckDB out of memory. The queue's rank is the one window
+    over every (active) client; its rows are stored in no particular order (readers order by
+    queue_rank). The scratch tables are then dropped.
     """
     scratch = [
         (
