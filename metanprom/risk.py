@@ -845,12 +845,18 @@ SCORE_COLUMNS = {
 #: A client's expected loss (alias ``scores``): probability x balance, a missing balance counts 0.
 EXPECTED_LOSS = "scores.churn_probability * coalesce(scores.balance, 0)"
 
-#: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
-TEXT_JOINS = """
-        left join intermediate.risk_reason_texts as reasons
-            on scores.sign_pattern = reasons.sign_pattern
+
+def _segment_texts_join(alias: str) -> str:
+    """Return the join to the segment ids text (alias ``segment_texts``) of the bit mask of ``alias``."""
+    return f"""
         left join intermediate.risk_segment_texts as segment_texts
-            on scores.segment_mask = segment_texts.segment_mask
+            on {alias}.segment_mask = segment_texts.segment_mask"""
+
+
+#: The texts per pattern (reasons, segments, action) of each client's scores (alias ``scores``).
+TEXT_JOINS = f"""
+        left join intermediate.risk_reason_texts as reasons
+            on scores.sign_pattern = reasons.sign_pattern{_segment_texts_join("scores")}
         left join intermediate.risk_action_texts as action_texts
             on scores.action_id = action_texts.action_id
 """
@@ -1035,9 +1041,7 @@ SUMMARY_SQL = f"""
             {EXPECTED_LOSS} as expected_loss,
             segment_texts.segment_ids
         from intermediate.risk_scores as scores
-        {DECILE_JOIN}
-        left join intermediate.risk_segment_texts as segment_texts
-            on scores.segment_mask = segment_texts.segment_mask
+        {DECILE_JOIN}{_segment_texts_join("scores")}
     )
 
     select
@@ -1061,7 +1065,7 @@ SUMMARY_SQL = f"""
 # marts.retention_segment_cells: the clients of each combination of selected segments by city and
 # gender, from the scores (which carry city, gender, balance and churn). The dashboard's segment
 # figures read it; they used to join client_churn_risk to dim_clients, two tables of every client.
-SEGMENT_CELLS_SQL = """
+SEGMENT_CELLS_SQL = f"""
     with
 
     cells as (
@@ -1084,9 +1088,7 @@ SEGMENT_CELLS_SQL = """
             cells.clients,
             cells.churners,
             cells.active_balance
-        from cells
-        left join intermediate.risk_segment_texts as segment_texts
-            on cells.segment_mask = segment_texts.segment_mask
+        from cells{_segment_texts_join("cells")}
     )
 
     select * from final
