@@ -63,7 +63,7 @@ class DiskSampler:
 
     def __init__(self, folder: Path, interval: float = 1.0) -> None:
         self.folder, self.interval, self.peak, self.peak_at = folder, interval, 0, 0.0
-        self._started = time.perf_counter()
+        self._started = 0.0  # set when sampling starts (__enter__)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
