@@ -34,7 +34,7 @@ import pandas as pd
 
 from metanprom.i18n import queue_title, sign_in_words
 from metanprom.paths import settings_from_vars
-from metanprom.warehouse import Warehouse, batch_bools, batch_floats
+from metanprom.warehouse import Ranking, Warehouse, batch_bools, batch_floats
 
 NUMERIC = ("age", "score", "equity", "balance", "products", "est_salary")
 FLAGS = ("has_credit_card", "is_active", "is_age_missing", "is_balance_missing")
@@ -882,33 +882,27 @@ def _client_risk_sql() -> str:
     """
 
 
-def _queue_sql() -> str:
-    """marts.retention_queue: active clients by expected loss; ties by probability, balance, file order.
+#: marts.retention_queue's rank: active clients by expected loss; ties by probability, balance, file order.
+QUEUE_RANKING = Ranking(
+    source="intermediate.risk_scores",
+    alias="scores",
+    where="not scores.is_churned",
+    order_by=(
+        f"{EXPECTED_LOSS} desc nulls last, scores.churn_probability desc nulls last, "
+        "scores.balance desc nulls last, scores.source_row_number"
+    ),
+    rank="queue_rank",
+    scratch="intermediate.risk_queue_ranks",
+)
 
-    Every column is in the scores (the scored stream carries the client's columns), so the rank
-    is one window over the active clients and the only joins are to the small texts per pattern.
+
+def _queue_sql() -> str:
+    """marts.retention_queue from its ranked rows (``ranked``, QUEUE_RANKING), joined to the texts per pattern.
+
+    Every column is in the scores (the scored stream carries the client's columns), so the only
+    joins are to the small texts per pattern.
     """
     return f"""
-        with
-
-        active as (
-            select
-                scores.*,
-                {EXPECTED_LOSS} as expected_loss
-            from intermediate.risk_scores as scores
-            where not scores.is_churned
-        ),
-
-        ranked as (
-            select
-                active.*,
-                row_number() over (
-                    order by expected_loss desc nulls last, churn_probability desc nulls last,
-                        balance desc nulls last, source_row_number
-                ) as queue_rank
-            from active
-        )
-
         select
             scores.queue_rank,
             scores.client_key,
@@ -920,7 +914,7 @@ def _queue_sql() -> str:
             scores.balance,
             scores.is_balance_missing,
             scores.churn_probability,
-            scores.expected_loss,
+            {EXPECTED_LOSS} as expected_loss,
             reasons.top_reasons,
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
@@ -1102,9 +1096,10 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     intermediate.risk_scores. client_churn_risk, retention_queue, retention_segment_cells (the
     segments' reach by city and gender) and retention_summary are made in SQL from it, joined only
     to small tables (the decile spans, the texts per pattern): no query joins two tables of every
-    client, which at 100 M clients ran DuckDB out of memory. The queue's rank is the one window
-    over every (active) client; its rows are stored in no particular order (readers order by
-    queue_rank). The scratch tables are then dropped.
+    client, which at 100 M clients ran DuckDB out of memory. The queue's rank is the one sort of
+    every (active) client (on DuckDB of their positions and keys only, see
+    ``Warehouse.create_ranked_table``); its rows are stored in no particular order (readers order
+    by queue_rank). The scratch tables are then dropped.
     """
     scratch = [
         (
@@ -1127,7 +1122,7 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
         warehouse.replace_frame(table, columns, frame)
     warehouse.create_table_as("intermediate.risk_decile_spans", DECILE_SPANS_SQL)
     warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
-    warehouse.create_table_as("marts.retention_queue", _queue_sql())
+    warehouse.create_ranked_table("marts.retention_queue", QUEUE_RANKING, _queue_sql())
     warehouse.create_table_as("marts.retention_segment_cells", SEGMENT_CELLS_SQL)
     names, rows = warehouse.fetch_named(SUMMARY_SQL)
     for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_decile_spans"):
