@@ -215,11 +215,14 @@ def clients_sql(segments: pd.DataFrame, sample: str = "") -> str:
         bits = " ".join(
             f"when {_quote(segment_id)} then {1 << index}" for index, segment_id in enumerate(segments["segment_id"])
         )
+        # by the row number, not the text client_key: at 100 M clients the members' groups and the
+        # join to every client spilled several GB with text keys (none with numbers at 10 M)
         ctes.append(
-            f"segment_masks as (select members.client_key, cast(sum(case members.segment_id {bits} else 0 end) "
-            "as bigint) as segment_mask from marts.churn_segment_members as members group by members.client_key)"
+            f"segment_masks as (select members.source_row_number, cast(sum(case members.segment_id {bits} else 0 "
+            "end) as bigint) as segment_mask from marts.churn_segment_members as members "
+            "group by members.source_row_number)"
         )
-        joins.append("left join segment_masks on clients.client_key = segment_masks.client_key")
+        joins.append("left join segment_masks on clients.source_row_number = segment_masks.source_row_number")
         columns.append("coalesce(segment_masks.segment_mask, 0) as segment_mask")
     order = " order by clients.source_row_number"
     if sample == "members":

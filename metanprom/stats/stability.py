@@ -157,9 +157,9 @@ def run_stability(warehouse: Warehouse, config: StatConfig | None = None) -> lis
         with
 
         member_patterns as (
-            select client_key, is_churned{", " + flags if flags else ""}
+            select source_row_number, is_churned{", " + flags if flags else ""}
             from marts.churn_segment_members
-            group by client_key, is_churned
+            group by source_row_number, is_churned
         ),
 
         member_counts as (

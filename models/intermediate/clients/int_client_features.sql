@@ -13,6 +13,7 @@ clients as (
 final as (
     select
         client_key,
+        source_row_number,
         is_churned,
         balance,
         est_salary,

@@ -36,6 +36,7 @@ lower_bounds as (
 final as (
     select
         client_features.client_key,
+        client_features.source_row_number,
         client_features.is_churned,
         client_features.balance,
         client_features.est_salary,

@@ -17,6 +17,7 @@ bucket_signs as (
 with_signs as (
     select
         client_buckets.client_key,
+        client_buckets.source_row_number,
         client_buckets.is_churned,
         client_buckets.balance,
         {% for feature in churn_features() -%}

@@ -17,6 +17,7 @@ final as (
     select
         segments.segment_id,
         client_patterns.client_key,
+        client_patterns.source_row_number,
         client_patterns.is_churned
     from segments
     inner join candidate_patterns
