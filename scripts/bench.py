@@ -58,11 +58,13 @@ print(json.dumps({"returncode": completed.returncode, "seconds": time.perf_count
 class DiskSampler:
     """Largest size (bytes) of a folder while a step runs, sampled every ``interval`` seconds.
 
-    ``peak_at``: seconds from the start to the sample that saw the peak.
+    ``peak_at``: seconds from the start to the sample that saw the peak; ``samples``: every
+    (seconds from the start, bytes) seen, for the peak of each stage (``stage_peaks``).
     """
 
     def __init__(self, folder: Path, interval: float = 1.0) -> None:
         self.folder, self.interval, self.peak, self.peak_at = folder, interval, 0, 0.0
+        self.samples: list[tuple[float, int]] = []
         self._started = 0.0  # set when sampling starts (__enter__)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -78,9 +80,10 @@ class DiskSampler:
         return total
 
     def _sample(self) -> None:
-        size = self._size()
+        size, moment = self._size(), time.perf_counter() - self._started
+        self.samples.append((moment, size))
         if size > self.peak:
-            self.peak, self.peak_at = size, time.perf_counter() - self._started
+            self.peak, self.peak_at = size, moment
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -109,6 +112,15 @@ def stage_at(stages: dict[str, float], total: float, moment: float) -> str:
         if moment <= elapsed:
             return name
     return "summary"
+
+
+def stage_peaks(stages: dict[str, float], total: float, samples: list[tuple[float, int]]) -> dict[str, int]:
+    """The largest sample (bytes) seen in each stage (``stage_at``), stages in the order first seen."""
+    peaks: dict[str, int] = {}
+    for moment, size in samples:
+        stage = stage_at(stages, total, moment)
+        peaks[stage] = max(peaks.get(stage, 0), size)
+    return peaks
 
 
 def _measured(command: list[str], env: dict[str, str]) -> dict:
@@ -143,6 +155,11 @@ def _pipeline(work: Path, extract: Path) -> tuple[dict, dict, int]:
     payload = json.loads(timings.read_text(encoding="utf-8"))
     run["stage_peak_mb"] = payload["peak_rss_mb"]
     run["disk_peak_stage"] = stage_at(payload["seconds"], run["seconds"], disk.peak_at)
+    extract_bytes = extract.stat().st_size
+    run["disk_stage_peaks"] = {
+        stage: max(0, size - extract_bytes)
+        for stage, size in stage_peaks(payload["seconds"], run["seconds"], disk.samples).items()
+    }
     return run, payload["seconds"], disk.peak - extract.stat().st_size
 
 
@@ -219,6 +236,9 @@ def _shares(rows: list[dict]) -> list[str]:
         if row["pipeline"].get("disk_peak_stage"):
             stage = row["pipeline"]["disk_peak_stage"]
             shares.append(f"  peak disk {row['disk'] / GB:.1f} GB above the extract, reached in stage: {stage}")
+        if row["pipeline"].get("disk_stage_peaks"):
+            parts = ", ".join(f"{name} {size / GB:.1f}" for name, size in row["pipeline"]["disk_stage_peaks"].items())
+            shares.append(f"  peak disk by stage, GB above the extract: {parts}")
     return shares
 
 

@@ -32,3 +32,10 @@ def test_disk_sampler_keeps_the_largest_size_and_when_it_was_seen(tmp_path: Path
         time.sleep(0.1)
     assert disk.peak == 3_000_000
     assert 0.1 <= disk.peak_at < 0.4
+    assert max(size for _, size in disk.samples) == 3_000_000 and disk.samples[-1][1] == 1_000_000
+
+
+def test_stage_peaks_keep_each_stages_largest_sample() -> None:
+    stages = {"load": 2.0, "dbt models": 10.0, "churn risk": 5.0}
+    samples = [(0.5, 10), (2.5, 40), (4.0, 30), (12.0, 70), (14.0, 90), (17.5, 60), (18.5, 55)]
+    assert bench.stage_peaks(stages, 18.0, samples) == {"load": 40, "dbt models": 70, "churn risk": 90, "summary": 55}
