@@ -25,7 +25,7 @@ the model fitted on the sample (those clients' labels were never seen either).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -824,6 +824,16 @@ SUMMARY_COLUMNS = {
 }
 
 
+#: The scores' scratch table as the SQL below names it. On DuckDB it lives in a scratch file of its own
+#: (``Warehouse.scratch_schema``) and write_tables points the SQL there (``_on_scores``).
+SCORES = "intermediate.risk_scores"
+
+
+def _on_scores(sql: str, scores: str) -> str:
+    """Return ``sql`` reading the scores from the table ``scores`` instead of SCORES."""
+    return sql.replace(SCORES, scores)
+
+
 SCORE_COLUMNS = {
     "source_row_number": "bigint",
     "client_key": "varchar",
@@ -879,7 +889,7 @@ def _client_risk_sql() -> str:
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
             case when scores.cv_fold >= 0 then cast(scores.cv_fold as integer) end as cv_fold
-        from intermediate.risk_scores as scores
+        from {SCORES} as scores
         {DECILE_JOIN}
         {TEXT_JOINS}
     """
@@ -887,7 +897,7 @@ def _client_risk_sql() -> str:
 
 #: marts.retention_queue's rank: active clients by expected loss; ties by probability, balance, file order.
 QUEUE_RANKING = Ranking(
-    source="intermediate.risk_scores",
+    source=SCORES,
     alias="scores",
     where="not scores.is_churned",
     order_by=(
@@ -948,7 +958,7 @@ DECILE_SPANS_SQL = f"""
             count(*) as clients,
             min(source_row_number) as first_row,
             max(source_row_number) as last_row
-        from intermediate.risk_scores
+        from {SCORES}
         where churn_probability is not null
         group by churn_probability
     ),
@@ -983,7 +993,7 @@ DECILE_SPANS_SQL = f"""
             spans.ahead + row_number() over (
                 partition by scores.churn_probability order by scores.source_row_number
             ) as client_rank
-        from intermediate.risk_scores as scores
+        from {SCORES} as scores
         inner join spans
             on scores.churn_probability = spans.churn_probability
         where spans.first_decile < spans.last_decile
@@ -1037,7 +1047,7 @@ SUMMARY_SQL = f"""
             deciles.risk_decile,
             {EXPECTED_LOSS} as expected_loss,
             segment_texts.segment_ids
-        from intermediate.risk_scores as scores
+        from {SCORES} as scores
         {DECILE_JOIN}{_segment_texts_join("scores")}
     )
 
@@ -1073,7 +1083,7 @@ SEGMENT_CELLS_SQL = f"""
             cast(count(*) as bigint) as clients,
             cast(sum(case when scores.is_churned then 1 else 0 end) as bigint) as churners,
             sum(case when scores.is_churned then 0 else coalesce(scores.balance, 0) end) as active_balance
-        from intermediate.risk_scores as scores
+        from {SCORES} as scores
         group by scores.segment_mask, scores.city, scores.gender
     ),
 
@@ -1092,7 +1102,9 @@ SEGMENT_CELLS_SQL = f"""
 """
 
 
-def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -> None:
+def write_tables(
+    warehouse: Warehouse, result: RiskResult, config: RiskConfig, scores_schema: str = "intermediate"
+) -> None:
     """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
 
     The per-client scores, with the client's columns the marts carry, are in the scratch table
@@ -1102,8 +1114,10 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     client, which at 100 M clients ran DuckDB out of memory. The queue's rank is the one sort of
     every (active) client (on DuckDB of their positions and keys only, see
     ``Warehouse.create_ranked_table``); its rows are stored in no particular order (readers order
-    by queue_rank). The scratch tables are then dropped.
+    by queue_rank). The scratch tables are then dropped. ``scores_schema``: the schema holding the
+    scores (``<scores_schema>.risk_scores``) and the queue's ranks.
     """
+    scores = f"{scores_schema}.risk_scores"
     scratch = [
         (
             "intermediate.risk_reason_texts",
@@ -1123,12 +1137,13 @@ def write_tables(warehouse: Warehouse, result: RiskResult, config: RiskConfig) -
     ]
     for table, columns, frame in scratch:
         warehouse.replace_frame(table, columns, frame)
-    warehouse.create_table_as("intermediate.risk_decile_spans", DECILE_SPANS_SQL)
-    warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql())
-    warehouse.create_ranked_table("marts.retention_queue", QUEUE_RANKING, _queue_sql())
-    warehouse.create_table_as("marts.retention_segment_cells", SEGMENT_CELLS_SQL)
-    names, rows = warehouse.fetch_named(SUMMARY_SQL)
-    for table in ("intermediate.risk_sample", "intermediate.risk_scores", "intermediate.risk_decile_spans"):
+    warehouse.create_table_as("intermediate.risk_decile_spans", _on_scores(DECILE_SPANS_SQL, scores))
+    warehouse.create_table_as("marts.client_churn_risk", _on_scores(_client_risk_sql(), scores))
+    ranking = replace(QUEUE_RANKING, source=scores, scratch=f"{scores_schema}.risk_queue_ranks")
+    warehouse.create_ranked_table("marts.retention_queue", ranking, _queue_sql())
+    warehouse.create_table_as("marts.retention_segment_cells", _on_scores(SEGMENT_CELLS_SQL, scores))
+    names, rows = warehouse.fetch_named(_on_scores(SUMMARY_SQL, scores))
+    for table in ("intermediate.risk_sample", scores, "intermediate.risk_decile_spans"):
         warehouse.drop_table(table)
     for table, _, _ in scratch:
         warehouse.drop_table(table)
@@ -1280,7 +1295,8 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
 
     Memory does not grow with the clients beyond 9 bytes each (row number and label, to draw the
     sample): the training sample is read whole, every client is then scored batch by batch from
-    a streamed query and written to intermediate.risk_scores as it goes.
+    a streamed query and written to the scores' scratch table as it goes (on DuckDB in a scratch file
+    beside the warehouse, deleted when the step ends).
     """
     # scikit-learn first: its OpenMP runtime must be loaded for threadpool_limits to reach it (a
     # limit set before the library loads does nothing: 21 s instead of 6 s on a busy machine)
@@ -1295,14 +1311,18 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
     overall = float(labels.mean()) if labels.size else float("nan")
     # small extracts: one thread (OpenMP start-up and spinning cost more than they save on a few
     # thousand rows, and builds running side by side would fight over the cores)
-    with threadpool_limits(limits=1 if labels.size <= config.single_thread_max_clients else None):
+    with (
+        warehouse.scratch_schema("risk_scratch", "intermediate") as scratch,
+        threadpool_limits(limits=1 if labels.size <= config.single_thread_max_clients else None),
+    ):
         models = fit(warehouse, reference, rows, labels, config, result)
         del rows, labels
         scorer = Scorer(reference, models, result, overall)
         batches = warehouse.fetch_batches(clients_sql(reference.segments, "scored"))
-        warehouse.write_frames("intermediate.risk_scores", SCORE_COLUMNS, (scorer.score(batch) for batch in batches))
-    scorer.texts(result)
-    write_tables(warehouse, result, config)
+        scores = (scorer.score(batch) for batch in batches)
+        warehouse.write_frames(f"{scratch}.risk_scores", SCORE_COLUMNS, scores)
+        scorer.texts(result)
+        write_tables(warehouse, result, config, scratch)
     if reports is not None:
         write_exports(read_queue(warehouse, config.export_max_rows), reports, config, warehouse=warehouse)
     return result

@@ -107,3 +107,26 @@ def test_duckdb_ranks_by_position_like_the_window_of_the_other_engines(tmp_path)
         assert not warehouse.fetch("select * from duckdb_tables() where table_name = 'scores_ranks'")
     finally:
         warehouse.close()
+
+
+def test_duckdb_scratch_tables_live_in_a_file_of_their_own_deleted_afterwards(tmp_path):
+    warehouse = open_duckdb(tmp_path / "w.duckdb")
+    try:
+        warehouse.execute("create schema intermediate")
+        with warehouse.scratch_schema("step_scratch", "intermediate") as schema:
+            assert schema == "step_scratch.main"
+            warehouse.write_frames(f"{schema}.big", COLUMNS, warehouse.fetch_batches(SQL, rows=4000))
+            warehouse.execute(f"create table main.kept as select count(*) as n, sum(amount) as total from {schema}.big")
+            assert (tmp_path / "w.step_scratch.duckdb").exists()
+        assert not list(tmp_path.glob("w.step_scratch.duckdb*"))
+        assert warehouse.fetch("select n, total from main.kept")[0] == (
+            10_000,
+            21_426_429.0,
+        )  # 0.5 x (sum of 0..9999 - the multiples of 7)
+        assert not warehouse.fetch("select * from duckdb_databases() where database_name = 'step_scratch'")
+        # the other engines keep their scratch tables in the schema given
+        plain = DbApiWarehouse(warehouse.connection, "postgres-like")
+        with Warehouse.scratch_schema(plain, "step_scratch", "intermediate") as schema:
+            assert schema == "intermediate"
+    finally:
+        warehouse.close()
