@@ -1105,17 +1105,17 @@ SEGMENT_CELLS_SQL = f"""
 def write_tables(
     warehouse: Warehouse, result: RiskResult, config: RiskConfig, scores_schema: str = "intermediate"
 ) -> None:
-    """Write the risk marts and validation tables from intermediate.risk_scores and the texts per pattern.
+    """Write the risk marts and validation tables from the scores and the texts per pattern.
 
     The per-client scores, with the client's columns the marts carry, are in the scratch table
-    intermediate.risk_scores. client_churn_risk, retention_queue, retention_segment_cells (the
+    ``<scores_schema>.risk_scores``. client_churn_risk, retention_queue, retention_segment_cells (the
     segments' reach by city and gender) and retention_summary are made in SQL from it, joined only
     to small tables (the decile spans, the texts per pattern): no query joins two tables of every
     client, which at 100 M clients ran DuckDB out of memory. The queue's rank is the one sort of
     every (active) client (on DuckDB of their positions and keys only, see
     ``Warehouse.create_ranked_table``); its rows are stored in no particular order (readers order
-    by queue_rank). The scratch tables are then dropped. ``scores_schema``: the schema holding the
-    scores (``<scores_schema>.risk_scores``) and the queue's ranks.
+    by queue_rank). The scratch tables are then dropped. ``scores_schema`` also holds the queue's
+    ranks while the queue is made.
     """
     scores = f"{scores_schema}.risk_scores"
     scratch = [

@@ -284,10 +284,10 @@ class DbApiWarehouse(Warehouse):
             with super().scratch_schema(name, default) as schema:
                 yield schema
             return
-        (warehouse_path,) = self.fetch("select path from duckdb_databases() where database_name = current_database()")[
-            0
-        ]
-        path = Path(str(warehouse_path)).with_name(f"{Path(str(warehouse_path)).stem}.{name}.duckdb")
+        warehouse = Path(
+            str(self.fetch("select path from duckdb_databases() where database_name = current_database()")[0][0])
+        )
+        path = warehouse.with_name(f"{warehouse.stem}.{name}.duckdb")
         _remove_database_file(path)
         self.execute(f"attach {_quote_text(str(path))} as {name}")
         try:
@@ -322,11 +322,15 @@ class DbApiWarehouse(Warehouse):
             ranked += positions.size
         self.replace_frame(ranking.scratch, {ranking.rank: "bigint"}, pd.DataFrame({ranking.rank: ranks}, copy=False))
         del ranks
-        cursor = self.connection.cursor()  # a connection of its own: the setting below stays with it
+        # the positional join's size is unknown to DuckDB's optimizer, which then builds the hash tables
+        # of the small joins (texts per pattern) on it, spilling every row: keep them as written. The
+        # setting is global to the database, so it is restored as soon as the statement is done.
+        cursor = self.connection.cursor()
+        (disabled,) = cursor.execute("select current_setting('disabled_optimizers')").fetchall()[0]
         try:
-            # the positional join's size is unknown to DuckDB's optimizer, which then builds the hash
-            # tables of the small joins (texts per pattern) on it, spilling every row: keep them as written
-            cursor.execute("set disabled_optimizers = 'build_side_probe_side'")
+            cursor.execute(
+                f"set disabled_optimizers = {_quote_text(','.join(filter(None, [disabled, 'build_side_probe_side'])))}"
+            )
             cursor.execute(f"drop table if exists {table}")
             cursor.execute(
                 f"""
@@ -346,6 +350,7 @@ class DbApiWarehouse(Warehouse):
                 """
             )
         finally:
+            cursor.execute(f"set disabled_optimizers = {_quote_text(disabled)}")
             cursor.close()
         self.drop_table(ranking.scratch)
 
