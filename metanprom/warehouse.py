@@ -60,6 +60,17 @@ def _remove_database_file(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _with_ranked(ranked: str, select: str) -> str:
+    """Return ``select`` preceded by the CTE ``ranked`` (the query ``ranked``): create_ranked_table's shape."""
+    return f"""
+        with
+
+        ranked as ({ranked})
+
+        {select}
+    """
+
+
 def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -159,22 +170,14 @@ class Warehouse:
 
         Here one window over the rows (portable SQL): the sort carries every column of the source.
         """
-        self.create_table_as(
-            table,
-            f"""
-            with
-
-            ranked as (
-                select
-                    {ranking.alias}.*,
-                    row_number() over (order by {ranking.order_by}) as {ranking.rank}
-                from {ranking.source} as {ranking.alias}
-                where {ranking.where}
-            )
-
-            {select}
-            """,
-        )
+        ranked = f"""
+            select
+                {ranking.alias}.*,
+                row_number() over (order by {ranking.order_by}) as {ranking.rank}
+            from {ranking.source} as {ranking.alias}
+            where {ranking.where}
+        """
+        self.create_table_as(table, _with_ranked(ranked, select))
 
     def close(self) -> None:
         """Release the connection or session."""
@@ -312,46 +315,34 @@ class DbApiWarehouse(Warehouse):
 
         total = int(self.fetch(f"select count(*) from {ranking.source}")[0][0])
         ranks = np.zeros(total, dtype=np.int64)
-        ranked = 0
+        placed = 0
         for frame in self.fetch_batches(
             f"select {ranking.alias}.rowid as row_position from {ranking.source} as {ranking.alias} "
             f"where {ranking.where} order by {ranking.order_by}"
         ):
             positions = frame["row_position"].to_numpy(dtype=np.int64)
-            ranks[positions] = np.arange(ranked + 1, ranked + positions.size + 1)
-            ranked += positions.size
+            ranks[positions] = np.arange(placed + 1, placed + positions.size + 1)
+            placed += positions.size
         self.replace_frame(ranking.scratch, {ranking.rank: "bigint"}, pd.DataFrame({ranking.rank: ranks}, copy=False))
         del ranks
         # the positional join's size is unknown to DuckDB's optimizer, which then builds the hash tables
         # of the small joins (texts per pattern) on it, spilling every row: keep them as written. The
         # setting is global to the database, so it is restored as soon as the statement is done.
-        cursor = self.connection.cursor()
-        (disabled,) = cursor.execute("select current_setting('disabled_optimizers')").fetchall()[0]
+        (disabled,) = self.fetch("select current_setting('disabled_optimizers')")[0]
+        ranked = f"""
+            select
+                {ranking.alias}.*,
+                positions.{ranking.rank}
+            from {ranking.source} as {ranking.alias}
+            positional join {ranking.scratch} as positions
+            where positions.{ranking.rank} > 0
+        """
+        disabled_here = ",".join(filter(None, [disabled, "build_side_probe_side"]))
+        self.execute(f"set disabled_optimizers = {_quote_text(disabled_here)}")
         try:
-            cursor.execute(
-                f"set disabled_optimizers = {_quote_text(','.join(filter(None, [disabled, 'build_side_probe_side'])))}"
-            )
-            cursor.execute(f"drop table if exists {table}")
-            cursor.execute(
-                f"""
-                create table {table} as
-                with
-
-                ranked as (
-                    select
-                        {ranking.alias}.*,
-                        positions.{ranking.rank}
-                    from {ranking.source} as {ranking.alias}
-                    positional join {ranking.scratch} as positions
-                    where positions.{ranking.rank} > 0
-                )
-
-                {select}
-                """
-            )
+            self.create_table_as(table, _with_ranked(ranked, select))
         finally:
-            cursor.execute(f"set disabled_optimizers = {_quote_text(disabled)}")
-            cursor.close()
+            self.execute(f"set disabled_optimizers = {_quote_text(disabled)}")
         self.drop_table(ranking.scratch)
 
     def close(self) -> None:
