@@ -1,5 +1,7 @@
 -- churn_segments.cumulative_churners_reached is the union of the churners of the segments of
--- this or a higher priority: recounted here from the members, each churner once.
+-- this or a higher priority: recounted here from the members, each churner once. Members and
+-- clients are matched by source_row_number (a number: at 100 M clients, joining the text
+-- client_key spills gigabytes).
 with
 
 segments as (
@@ -16,22 +18,22 @@ clients as (
 
 churned_members as (
     select
-        members.client_key,
+        members.source_row_number,
         min(segments.priority) as first_priority
     from members
     inner join segments
         on members.segment_id = segments.segment_id
     inner join clients
-        on members.client_key = clients.client_key
+        on members.source_row_number = clients.source_row_number
     where clients.is_churned
-    group by members.client_key
+    group by members.source_row_number
 ),
 
 recounted as (
     select
         segments.segment_id,
         segments.cumulative_churners_reached,
-        count(churned_members.client_key) as churners_reached
+        count(churned_members.source_row_number) as churners_reached
     from segments
     left join churned_members
         on segments.priority >= churned_members.first_priority

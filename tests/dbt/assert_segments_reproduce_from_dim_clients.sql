@@ -1,14 +1,16 @@
 -- Re-apply each selected segment's rule (its signs' bounds and values) to dim_clients directly,
 -- without the intermediate membership tables, and compare with churn_segment_members and the
--- segment's figures. Returns every difference.
+-- segment's figures. Returns one row per segment that differs, saying how.
 --
 -- The rules are read when the test runs and written out as one plain predicate per segment,
--- so each segment is one scan of dim_clients (no client x sign expansion).
+-- so each segment is one scan of dim_clients (no client x sign expansion). Clients are matched
+-- by source_row_number, a number: a hash join of the text client_key spills gigabytes at 100 M.
 -- noqa: disable=LT02
 -- (LT02 off for the Jinja header below: it renders no SQL, but on a built warehouse sqlfluff
 -- checks the whitespace between its tags)
 -- depends_on: {{ ref('churn_segment_candidates') }}
 -- depends_on: {{ ref('int_segment_signs') }}
+-- depends_on: {{ ref('dim_clients') }}
 {%- set client_columns = {
     'city': 'city',
     'gender': 'gender',
@@ -67,68 +69,70 @@ segments as (
     select * from {{ ref('churn_segments') }}
 ),
 
-clients as (
-    select * from {{ ref('dim_clients') }}
-),
-
 members as (
     select * from {{ ref('churn_segment_members') }}
 ),
 
+-- dim_clients is read by each segment's branch, not through an import CTE: DuckDB materializes
+-- a CTE that is read five times (millions of rows, spilled at 100 M), and a column scan is cheap.
 recomputed_members as (
     {% for segment_id, conditions in rules.items() %}
     select
         '{{ segment_id }}' as segment_id,
-        client_key,
-        is_churned
-    from clients
+        clients.source_row_number,
+        clients.is_churned
+    from {{ ref('dim_clients') }} as clients
     where {{ conditions | join('\n        and ') }}
     union all
     {% endfor %}
     select
         cast(null as {{ type_string() }}) as segment_id,
-        cast(null as {{ type_string() }}) as client_key,
+        cast(null as bigint) as source_row_number,
         cast(null as boolean) as is_churned
-    from clients
+    from segments
     where 1 = 0
 ),
 
-member_differences as (
+-- one pass over the pairs: each segment's recomputed figures and the members found on one side only
+compared as (
     select
         coalesce(recomputed.segment_id, members.segment_id) as segment_id,
-        'member differs' as problem
+        count(recomputed.source_row_number) as recomputed_clients,
+        sum(case when recomputed.is_churned then 1 else 0 end) as recomputed_churners,
+        sum(
+            case
+                when recomputed.source_row_number is null or members.source_row_number is null then 1 else 0
+            end
+        ) as members_on_one_side
     from recomputed_members as recomputed
     full outer join members
         on recomputed.segment_id = members.segment_id
-        and recomputed.client_key = members.client_key
-    where recomputed.client_key is null or members.client_key is null
+        and recomputed.source_row_number = members.source_row_number
+    group by coalesce(recomputed.segment_id, members.segment_id)
 ),
 
-recomputed_figures as (
+differences as (
     select
-        segment_id,
-        count(*) as clients,
-        sum(case when is_churned then 1 else 0 end) as churners
-    from recomputed_members
-    group by segment_id
-),
-
-figure_differences as (
-    select
-        segments.segment_id,
-        'figures differ' as problem
+        coalesce(segments.segment_id, compared.segment_id) as segment_id,
+        case
+            when segments.segment_id is null then 'members of no selected segment'
+            when compared.members_on_one_side > 0 then 'members differ'
+            when
+                coalesce(compared.recomputed_clients, -1) <> segments.clients
+                or coalesce(compared.recomputed_churners, -1) <> segments.churners
+                then 'figures differ'
+        end as problem,
+        compared.members_on_one_side,
+        compared.recomputed_clients,
+        segments.clients
     from segments
-    left join recomputed_figures as recomputed
-        on segments.segment_id = recomputed.segment_id
-    where
-        coalesce(recomputed.clients, -1) <> segments.clients
-        or coalesce(recomputed.churners, -1) <> segments.churners
+    full outer join compared
+        on segments.segment_id = compared.segment_id
 ),
 
 final as (
-    select * from member_differences
-    union all
-    select * from figure_differences
+    select * from differences
+    where problem is not null
 )
 
 select * from final

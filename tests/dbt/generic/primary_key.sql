@@ -1,22 +1,6 @@
-{#- A primary key: not null and unique. column_name may be an expression for a composite key. -#}
+{#- A primary key: not null and unique. column_name may be an expression for a composite key.
+    Fails with one row per duplicated key (and one for null keys): key_value, occurrences.
+    The SQL, per engine, is in macros/primary_key.sql. -#}
 {% test primary_key(model, column_name) %}
-
-with
-
-keys as (
-    select {{ column_name }} as key_value
-    from {{ model }}
-),
-
-problems as (
-    select
-        key_value,
-        count(*) as occurrences
-    from keys
-    group by key_value
-    having count(*) > 1 or key_value is null
-)
-
-select * from problems
-
+    {{ return(adapter.dispatch('test_primary_key', 'metanprom')(model, column_name)) }}
 {% endtest %}
