@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from metanprom.extract import shorten
-from metanprom.paths import dbt_vars
+from metanprom.paths import dbt_vars, wal_path
 
 _MEMORY_PATTERN = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 
@@ -37,10 +37,6 @@ def check_memory_setting() -> None:
             f"METANPROM_DUCKDB_MEMORY={shorten(value, 30)!r} is not a memory size. "
             "Set it to a number with a unit, e.g. METANPROM_DUCKDB_MEMORY=3GB (or unset it for the default 3GB)."
         )
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
 
 
 def check_target(published: Path) -> None:
@@ -64,9 +60,9 @@ def check_target(published: Path) -> None:
         raise BuildError(f"{where}: the folder {existing} cannot be written. Choose a folder you can write to.")
     if published.exists():
         _check_existing_warehouse(published, where)
-    if _wal(published).exists():
+    if wal_path(published).exists():
         raise BuildError(
-            f"{where}: {_wal(published).name} exists, so a program (a BI tool or a script) has the warehouse open "
+            f"{where}: {wal_path(published).name} exists, so a program (a BI tool or a script) has the warehouse open "
             "for writing, or one crashed while writing. Close it (BI tools must connect read-only), or, if no "
             "program uses the file, delete the .wal file; then build again."
         )

@@ -28,6 +28,11 @@ def default_reports_dir(published: Path) -> Path:
     return published.parent / ("reports" if published.name == "metanprom.duckdb" else f"{published.stem}_reports")
 
 
+def wal_path(database: Path) -> Path:
+    """Return the write-ahead log DuckDB keeps beside ``database`` while a writer has it open (<name>.wal)."""
+    return database.with_name(database.name + ".wal")
+
+
 Settings = TypeVar("Settings")
 
 

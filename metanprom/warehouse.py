@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 from jinja2 import Environment
 
-from metanprom.paths import REPO_ROOT
+from metanprom.paths import REPO_ROOT, wal_path
 
 SPARK_TYPES = {"varchar": "string", "double precision": "double"}
 #: Rows per batch when a query is read or a table written batch by batch.
@@ -56,7 +56,7 @@ def _clean(value: Any) -> Any:
 
 def _remove_database_file(path: Path) -> None:
     """Delete a DuckDB file and its write-ahead log, if they exist."""
-    for leftover in (path, path.with_name(path.name + ".wal")):
+    for leftover in (path, wal_path(path)):
         leftover.unlink(missing_ok=True)
 
 
