@@ -25,7 +25,7 @@ the model fitted on the sample (those clients' labels were never seen either).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -824,16 +824,6 @@ SUMMARY_COLUMNS = {
 }
 
 
-#: The scores' scratch table as the SQL below names it. On DuckDB it lives in a scratch file of its own
-#: (``Warehouse.scratch_schema``) and write_tables points the SQL there (``_on_scores``).
-SCORES = "intermediate.risk_scores"
-
-
-def _on_scores(sql: str, scores: str) -> str:
-    """Return ``sql`` reading the scores from the table ``scores`` instead of SCORES."""
-    return sql.replace(SCORES, scores)
-
-
 SCORE_COLUMNS = {
     "source_row_number": "bigint",
     "client_key": "varchar",
@@ -875,8 +865,8 @@ TEXT_JOINS = f"""
 """
 
 
-def _client_risk_sql() -> str:
-    """marts.client_churn_risk from the scores, the decile spans and the texts per pattern."""
+def _client_risk_sql(scores: str) -> str:
+    """marts.client_churn_risk from the scores (table ``scores``), the decile spans and the texts per pattern."""
     return f"""
         select
             scores.client_key,
@@ -889,28 +879,32 @@ def _client_risk_sql() -> str:
             action_texts.recommended_action,
             action_texts.recommended_action_ru,
             case when scores.cv_fold >= 0 then cast(scores.cv_fold as integer) end as cv_fold
-        from {SCORES} as scores
+        from {scores} as scores
         {DECILE_JOIN}
         {TEXT_JOINS}
     """
 
 
-#: marts.retention_queue's rank: active clients by expected loss; ties by probability, balance, file order.
-QUEUE_RANKING = Ranking(
-    source=SCORES,
-    alias="scores",
-    where="not scores.is_churned",
-    order_by=(
-        f"{EXPECTED_LOSS} desc nulls last, scores.churn_probability desc nulls last, "
-        "scores.balance desc nulls last, scores.source_row_number"
-    ),
-    rank="queue_rank",
-    scratch="intermediate.risk_queue_ranks",
-)
+def _queue_ranking(scratch_schema: str) -> Ranking:
+    """marts.retention_queue's rank: active clients by expected loss; ties by probability, balance, file order.
+
+    The scores and the ranks' scratch table are in ``scratch_schema``.
+    """
+    return Ranking(
+        source=f"{scratch_schema}.risk_scores",
+        alias="scores",
+        where="not scores.is_churned",
+        order_by=(
+            f"{EXPECTED_LOSS} desc nulls last, scores.churn_probability desc nulls last, "
+            "scores.balance desc nulls last, scores.source_row_number"
+        ),
+        rank="queue_rank",
+        scratch=f"{scratch_schema}.risk_queue_ranks",
+    )
 
 
 def _queue_sql() -> str:
-    """marts.retention_queue from its ranked rows (``ranked``, QUEUE_RANKING), joined to the texts per pattern.
+    """marts.retention_queue from its ranked rows (``ranked``, _queue_ranking), joined to the texts per pattern.
 
     Every column is in the scores (the scored stream carries the client's columns), so the only
     joins are to the small texts per pattern.
@@ -949,7 +943,9 @@ def _decile(rank: str) -> str:
 # span; only the clients of a probability that straddles a decile boundary are ranked (in file order,
 # within the probability) and split into spans of row numbers. Each client then finds its decile by
 # one join to these few rows (0.6 + 0.4 s at 10 M against 3.1 s for the window over every client).
-DECILE_SPANS_SQL = f"""
+def _decile_spans_sql(scores: str) -> str:
+    """intermediate.risk_decile_spans from the scores (table ``scores``), as described above."""
+    return f"""
     with
 
     probabilities as (
@@ -958,7 +954,7 @@ DECILE_SPANS_SQL = f"""
             count(*) as clients,
             min(source_row_number) as first_row,
             max(source_row_number) as last_row
-        from {SCORES}
+        from {scores}
         where churn_probability is not null
         group by churn_probability
     ),
@@ -993,7 +989,7 @@ DECILE_SPANS_SQL = f"""
             spans.ahead + row_number() over (
                 partition by scores.churn_probability order by scores.source_row_number
             ) as client_rank
-        from {SCORES} as scores
+        from {scores} as scores
         inner join spans
             on scores.churn_probability = spans.churn_probability
         where spans.first_decile < spans.last_decile
@@ -1029,6 +1025,7 @@ DECILE_SPANS_SQL = f"""
     select * from final
 """
 
+
 #: Each client's decile (alias ``deciles``) for its scores (alias ``scores``): one of a few spans.
 DECILE_JOIN = """
         left join intermediate.risk_decile_spans as deciles
@@ -1036,8 +1033,11 @@ DECILE_JOIN = """
             and scores.source_row_number between deciles.first_row and deciles.last_row
 """
 
+
 # marts.retention_summary from the scores, before they are dropped: the queue is the active clients
-SUMMARY_SQL = f"""
+def _summary_sql(scores: str) -> str:
+    """marts.retention_summary's figures from the scores (table ``scores``)."""
+    return f"""
     with
 
     scored as (
@@ -1047,7 +1047,7 @@ SUMMARY_SQL = f"""
             deciles.risk_decile,
             {EXPECTED_LOSS} as expected_loss,
             segment_texts.segment_ids
-        from {SCORES} as scores
+        from {scores} as scores
         {DECILE_JOIN}{_segment_texts_join("scores")}
     )
 
@@ -1072,7 +1072,9 @@ SUMMARY_SQL = f"""
 # marts.retention_segment_cells: the clients of each combination of selected segments by city and
 # gender, from the scores (which carry city, gender, balance and churn). The dashboard's segment
 # figures read it; they used to join client_churn_risk to dim_clients, two tables of every client.
-SEGMENT_CELLS_SQL = f"""
+def _segment_cells_sql(scores: str) -> str:
+    """marts.retention_segment_cells from the scores (table ``scores``)."""
+    return f"""
     with
 
     cells as (
@@ -1083,7 +1085,7 @@ SEGMENT_CELLS_SQL = f"""
             cast(count(*) as bigint) as clients,
             cast(sum(case when scores.is_churned then 1 else 0 end) as bigint) as churners,
             sum(case when scores.is_churned then 0 else coalesce(scores.balance, 0) end) as active_balance
-        from {SCORES} as scores
+        from {scores} as scores
         group by scores.segment_mask, scores.city, scores.gender
     ),
 
@@ -1137,12 +1139,11 @@ def write_tables(
     ]
     for table, columns, frame in scratch:
         warehouse.replace_frame(table, columns, frame)
-    warehouse.create_table_as("intermediate.risk_decile_spans", _on_scores(DECILE_SPANS_SQL, scores))
-    warehouse.create_table_as("marts.client_churn_risk", _on_scores(_client_risk_sql(), scores))
-    ranking = replace(QUEUE_RANKING, source=scores, scratch=f"{scores_schema}.risk_queue_ranks")
-    warehouse.create_ranked_table("marts.retention_queue", ranking, _queue_sql())
-    warehouse.create_table_as("marts.retention_segment_cells", _on_scores(SEGMENT_CELLS_SQL, scores))
-    names, rows = warehouse.fetch_named(_on_scores(SUMMARY_SQL, scores))
+    warehouse.create_table_as("intermediate.risk_decile_spans", _decile_spans_sql(scores))
+    warehouse.create_table_as("marts.client_churn_risk", _client_risk_sql(scores))
+    warehouse.create_ranked_table("marts.retention_queue", _queue_ranking(scores_schema), _queue_sql())
+    warehouse.create_table_as("marts.retention_segment_cells", _segment_cells_sql(scores))
+    names, rows = warehouse.fetch_named(_summary_sql(scores))
     for table in ("intermediate.risk_sample", scores, "intermediate.risk_decile_spans"):
         warehouse.drop_table(table)
     for table, _, _ in scratch:
