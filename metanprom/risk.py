@@ -885,13 +885,21 @@ def _client_risk_sql(scores: str) -> str:
     """
 
 
+def scores_table(schema: str) -> str:
+    """Return the scratch table of per-client scores (SCORE_COLUMNS) in ``schema``.
+
+    The scored stream writes it; the risk marts read it.
+    """
+    return f"{schema}.risk_scores"
+
+
 def _queue_ranking(scratch_schema: str) -> Ranking:
     """marts.retention_queue's rank: active clients by expected loss; ties by probability, balance, file order.
 
     The scores and the ranks' scratch table are in ``scratch_schema``.
     """
     return Ranking(
-        source=f"{scratch_schema}.risk_scores",
+        source=scores_table(scratch_schema),
         alias="scores",
         where="not scores.is_churned",
         order_by=(
@@ -1119,7 +1127,7 @@ def write_tables(
     by queue_rank). The scratch tables are then dropped. ``scores_schema`` also holds the queue's
     ranks while the queue is made.
     """
-    scores = f"{scores_schema}.risk_scores"
+    scores = scores_table(scores_schema)
     scratch = [
         (
             "intermediate.risk_reason_texts",
@@ -1321,7 +1329,7 @@ def run_risk(warehouse: Warehouse, reports: Path | None, config: RiskConfig | No
         scorer = Scorer(reference, models, result, overall)
         batches = warehouse.fetch_batches(clients_sql(reference.segments, "scored"))
         scores = (scorer.score(batch) for batch in batches)
-        warehouse.write_frames(f"{scratch}.risk_scores", SCORE_COLUMNS, scores)
+        warehouse.write_frames(scores_table(scratch), SCORE_COLUMNS, scores)
         scorer.texts(result)
         write_tables(warehouse, result, config, scratch)
     if reports is not None:
